@@ -1,0 +1,79 @@
+"""`reflect-eval`: the operator's command line. Errors a person can act on are printed plainly
+with an exit code per kind; a traceback is only ever a bug."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from transforms.errors import ReflectEvalError
+
+app = typer.Typer(
+    name="reflect-eval",
+    help="Ingest regional survey exports and publish suppressed comparative outcome tables.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def reflect_eval() -> None:
+    """Evaluate reflective practice groups: ingest regional survey exports, publish aggregates."""
+
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option("--config", "-c", help="The reflect-eval.toml to use.", dir_okay=False),
+]
+
+
+def prefect_environment(home: Path, *, verbose: bool) -> None:
+    """Prefect's local mode, set before Prefect is imported; an operator's own settings win."""
+    defaults = {
+        "PREFECT_HOME": str(home / ".prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PREFECT_LOGGING_LEVEL": "INFO" if verbose else "WARNING",
+    }
+    for name, value in defaults.items():
+        os.environ.setdefault(name, value)
+
+
+def fail(error: ReflectEvalError) -> typer.Exit:
+    typer.echo(f"error: {error}", err=True)
+    return typer.Exit(error.exit_code)
+
+
+@app.command()
+def run(
+    config: ConfigOption = Path("reflect-eval.toml"),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's log.")] = False,
+) -> None:
+    """Process every new file in the drop folder once, publish, print the comparative table."""
+    from schemas.config import load_config
+
+    try:
+        load_config(config)
+        prefect_environment(config.resolve().parent, verbose=verbose)
+        from flows.ingest import ingest_drop
+        from flows.summary import print_summary
+
+        state = ingest_drop(str(config.resolve()), return_state=True)
+        result = state.result(raise_on_failure=False)
+        if isinstance(result, BaseException):
+            raise result
+        print_summary(result)
+    except ReflectEvalError as error:
+        raise fail(error) from None
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The Prefect flow: find new files, prepare them in parallel, record them one by one, publish.
+
+Tasks are thin wrappers over `transforms/`; files are prepared in batches so a drop of a
+thousand files costs a few dozen task runs, not thousands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
+from prefect.states import Failed
+
+from schemas.config import Config, load_config
+from schemas.instrument import load_instrument
+from transforms.drop import DroppedFile, find_new_files
+from transforms.errors import ReflectEvalError
+from transforms.ingest import FileOutcome, Prepared, prepare, record
+from transforms.load import create_restricted_tables, open_warehouse
+from transforms.release import ReleaseSummary, needs_release, publish_release
+
+BATCH_SIZE = 50
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    files: tuple[FileOutcome, ...]
+    notes: tuple[str, ...]
+    release: ReleaseSummary | None
+    published_path: Path
+
+    @property
+    def n_ingested(self) -> int:
+        return sum(f.status == "ingested" for f in self.files)
+
+    @property
+    def n_rejected(self) -> int:
+        return sum(f.status == "rejected" for f in self.files)
+
+
+@task(cache_policy=NO_CACHE)
+def find_files(config: Config) -> tuple[list[DroppedFile], list[str]]:
+    """List new files in every region folder."""
+    return find_new_files(config.drop_dir)
+
+
+@task(cache_policy=NO_CACHE)
+def prepare_batch(batch: list[DroppedFile], config: Config) -> list[Prepared]:
+    """Read, validate and de-identify a batch of files (no writes)."""
+    instrument = load_instrument(config.instrument)
+    return [prepare(dropped, config, instrument) for dropped in batch]
+
+
+@task(cache_policy=NO_CACHE)
+def record_and_publish(
+    prepared: list[Prepared], config: Config
+) -> tuple[list[FileOutcome], ReleaseSummary | None]:
+    """Record each file in its own transaction, then publish a release if anything changed."""
+    instrument = load_instrument(config.instrument)
+    with open_warehouse(config.restricted_path) as con:
+        create_restricted_tables(con)
+        outcomes = [record(con, item, config) for item in prepared]
+        n_ingested = sum(o.status == "ingested" for o in outcomes)
+        release = (
+            publish_release(con, config, instrument)
+            if needs_release(con, config, n_ingested)
+            else None
+        )
+    return outcomes, release
+
+
+@flow(name="reflect-eval-ingest")
+def ingest_drop(config_path: str) -> RunSummary | State:
+    """Process every new file in the drop folder once, then publish the suppressed tables.
+
+    An error the operator can act on fails the run with its message and no traceback."""
+    try:
+        return _ingest(load_config(config_path))
+    except ReflectEvalError as error:
+        get_run_logger().error("%s", error)
+        return Failed(message=str(error), data=error)
+
+
+def _ingest(config: Config) -> RunSummary:
+    logger = get_run_logger()
+    if config.privacy.lowered:
+        logger.warning(
+            "privacy lowered: min_cell = %d is below the default of 3; small groups may be "
+            "identifiable in the published tables",
+            config.privacy.min_cell,
+        )
+    files, notes = find_files(config)
+    batches = [files[i : i + BATCH_SIZE] for i in range(0, len(files), BATCH_SIZE)]
+    futures = [prepare_batch.submit(batch, config) for batch in batches]
+    prepared = [item for future in futures for item in future.result()]
+    outcomes, release = record_and_publish(prepared, config)
+    for outcome in outcomes:
+        if outcome.status == "rejected":
+            logger.warning(
+                "rejected %s: %d problem(s), report at %s",
+                outcome.file,
+                outcome.n_problems,
+                outcome.report,
+            )
+    logger.info(
+        "%d file(s): %d ingested, %d rejected",
+        len(outcomes),
+        sum(o.status == "ingested" for o in outcomes),
+        sum(o.status == "rejected" for o in outcomes),
+    )
+    return RunSummary(tuple(outcomes), tuple(notes), release, config.published_path)

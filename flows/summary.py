@@ -1,0 +1,40 @@
+"""What the operator reads after a run: files, counts and column names, never cell values."""
+
+from __future__ import annotations
+
+import typer
+
+from flows.ingest import RunSummary
+from transforms.present import comparative_table, render
+
+
+def print_summary(summary: RunSummary) -> None:
+    for note in summary.notes:
+        typer.echo(f"note: {note}")
+    for outcome in summary.files:
+        line = f"{outcome.status:>9}  {outcome.file}"
+        if outcome.status == "ingested":
+            line += f"  ({outcome.n_responses} responses, {outcome.n_left_out} left out)"
+            if outcome.dropped_columns:
+                line += f"  dropped columns: {', '.join(outcome.dropped_columns)}"
+        elif outcome.status == "rejected":
+            line += f"  ({outcome.n_problems} problem(s); report: {outcome.report})"
+        elif outcome.note:
+            line += f"  ({outcome.note})"
+        typer.echo(line)
+    typer.echo(
+        f"{len(summary.files)} new file(s): {summary.n_ingested} ingested, "
+        f"{summary.n_rejected} rejected"
+    )
+    release = summary.release
+    if release is not None:
+        typer.echo(
+            f"published release {release.release_no} to {release.path} "
+            f"({release.suppressed} of {release.cells} cells suppressed)"
+        )
+    else:
+        typer.echo(f"nothing new: {summary.published_path} is unchanged")
+    if summary.published_path.exists():
+        typer.echo("")
+        typer.echo("% positive (positive/answered) by region; 'suppressed' protects small groups")
+        typer.echo(render(comparative_table(summary.published_path)))

@@ -1,0 +1,102 @@
+"""The one config model, read from `reflect-eval.toml` at the entry point and passed down frozen."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from schemas.instrument import DEFAULT_INSTRUMENT
+from transforms.errors import ConfigError
+
+DEFAULT_MIN_CELL = 3
+"""As the GMC National Training Survey and the SDC Handbook: nothing describing fewer than 3."""
+
+REGION_ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+
+
+class Paths(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    drop: Path = Path("drop")
+    warehouse: Path = Path("warehouse")
+
+
+class Privacy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_cell: int = Field(default=DEFAULT_MIN_CELL, ge=1)
+
+    @property
+    def lowered(self) -> bool:
+        """True when the config protects less than the default; every run says so in its log."""
+        return self.min_cell < DEFAULT_MIN_CELL
+
+
+class Region(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    instrument: str = DEFAULT_INSTRUMENT
+    paths: Paths = Paths()
+    privacy: Privacy = Privacy()
+    regions: dict[str, Region] = Field(min_length=1)
+
+    @field_validator("regions")
+    @classmethod
+    def _region_ids_are_folder_names(cls, regions: dict[str, Region]) -> dict[str, Region]:
+        bad = [rid for rid in regions if not re.fullmatch(REGION_ID_PATTERN, rid)]
+        if bad:
+            raise ValueError(
+                f"region ids {bad} must be lowercase letters, digits and hyphens "
+                "(each is the name of the region's drop folder)"
+            )
+        return regions
+
+    @property
+    def drop_dir(self) -> Path:
+        return self.paths.drop
+
+    @property
+    def restricted_path(self) -> Path:
+        return self.paths.warehouse / "restricted.duckdb"
+
+    @property
+    def published_path(self) -> Path:
+        return self.paths.warehouse / "published.duckdb"
+
+
+def _anchor(paths: Paths, base: Path) -> Paths:
+    return Paths(
+        drop=(base / paths.drop).resolve(),
+        warehouse=(base / paths.warehouse).resolve(),
+    )
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and check a config file; relative paths are taken from the file's own folder."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {str(path)!r} cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"config file {str(path)!r}: {problems}") from None
+    return config.model_copy(update={"paths": _anchor(config.paths, path.parent.resolve())})

@@ -1,0 +1,75 @@
+"""The pandera model of each stage after reading: what de-identified and published frames hold.
+
+The read stage depends on the instrument and is built from it (`transforms.validate`)."""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+
+
+class Answers(pa.DataFrameModel):
+    """De-identified Likert answers, one row per respondent per answered item. No identifiers:
+    `response_no` only orders respondents within one submission."""
+
+    response_no: pl.Int32 = pa.Field(ge=1, description="Respondent's position within its file")
+    training_day: pl.Date = pa.Field(description="Training day the group met (no time of day)")
+    item: pl.Utf8 = pa.Field(description="Instrument item id")
+    answer: pl.Int8 = pa.Field(ge=1, le=5, description="Code on the 5-point scale")
+
+    class Config:
+        strict = True
+
+
+class Words(pa.DataFrameModel):
+    """Words kept from free text after scrubbing: never the raw text."""
+
+    response_no: pl.Int32 = pa.Field(ge=1)
+    training_day: pl.Date
+    item: pl.Utf8
+    word: pl.Utf8 = pa.Field(str_matches=r"^\S+$", description="One lower-case word, not a name")
+
+    class Config:
+        strict = True
+
+    @classmethod
+    def empty_schema(cls) -> dict[str, pl.DataType]:
+        return {
+            "response_no": pl.Int32(),
+            "training_day": pl.Date(),
+            "item": pl.Utf8(),
+            "word": pl.Utf8(),
+        }
+
+
+class _Outcome(pa.DataFrameModel):
+    item: pl.Utf8
+    n_respondents: pl.Int64 = pa.Field(nullable=True, ge=0, description="Answered the item")
+    n_positive: pl.Int64 = pa.Field(nullable=True, ge=0, description="Agree or strongly agree")
+    pct_positive: pl.Float64 = pa.Field(nullable=True, ge=0, le=100, description="Unrounded")
+    suppressed: pl.Boolean = pa.Field(description="Counts withheld to protect small groups")
+
+    class Config:
+        strict = True
+
+    @pa.dataframe_check
+    def suppressed_rows_hide_their_counts(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        hidden = pl.col("n_positive").is_null() & pl.col("pct_positive").is_null()
+        return data.lazyframe.select(~pl.col("suppressed") | hidden)
+
+    @pa.dataframe_check
+    def published_rows_show_their_counts(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        shown = pl.all_horizontal(
+            pl.col("n_respondents", "n_positive", "pct_positive").is_not_null()
+        )
+        return data.lazyframe.select(pl.col("suppressed") | shown)
+
+
+class OutcomesByRegion(_Outcome):
+    """Published: per region and item, how many answered and how many were positive."""
+
+    region: pl.Utf8 = pa.Field(description="Region id (its drop folder's name)")
+
+
+class OutcomesNational(_Outcome):
+    """Published: per item, all regions together."""

@@ -1,0 +1,79 @@
+"""Running the real `reflect-eval` command (a Prefect flow run in local mode) and looking for
+canaries in everything it leaves behind."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+COMMAND = str(Path(sys.executable).parent / "reflect-eval")
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def reflect_eval(*args: str, prefect_home: Path, timeout: float = 300) -> Run:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(prefect_home)
+    done = subprocess.run(
+        [COMMAND, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def query(path: Path, sql: str) -> pl.DataFrame:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.sql(sql).pl()
+    finally:
+        con.close()
+
+
+def duckdb_text(path: Path) -> str:
+    """Every table of a DuckDB file as text, so compressed strings are seen as they are."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = [name for (name,) in con.execute("select table_name from duckdb_tables()").fetchall()]
+        return "\n".join(
+            repr(row) for name in tables for row in con.sql(f'select * from "{name}"').fetchall()
+        )
+    finally:
+        con.close()
+
+
+def sqlite_text(path: Path) -> str:
+    con = sqlite3.connect(path)
+    try:
+        tables = [n for (n,) in con.execute("select name from sqlite_master where type = 'table'")]
+        return "\n".join(
+            repr(row) for name in tables for row in con.execute(f'select * from "{name}"')
+        )
+    finally:
+        con.close()
+
+
+def leaks(canaries: Iterable[str], texts: dict[str, str]) -> list[str]:
+    """Where any canary (or, case-blind, any part of a planted name) appears."""
+    found = []
+    for where, text in texts.items():
+        lowered = text.lower()
+        for canary in canaries:
+            if canary in text or canary.lower() in lowered:
+                found.append(f"{canary!r} in {where}")
+    return found

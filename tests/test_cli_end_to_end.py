@@ -1,0 +1,154 @@
+"""End to end through the CLI: a real Prefect flow run in local mode, real DuckDB files, a drop
+folder written by the faker generator."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from fixtures.regional_drop import SEED_STUDY_POSITIVE, write_drop, write_seed_study
+from tests.e2e import duckdb_text, leaks, query, reflect_eval, sqlite_text
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="session")
+def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One Prefect home for the session: later runs start warm."""
+    return tmp_path_factory.mktemp("prefect-home")
+
+
+def outcomes(published: Path, table: str) -> pl.DataFrame:
+    return query(published, f"select * from {table}")
+
+
+@pytest.mark.parametrize("min_cell", [1, 3])
+def test_the_seed_study_table(tmp_path: Path, prefect_home: Path, min_cell: int):
+    drop = write_seed_study(tmp_path, min_cell=min_cell)
+    run = reflect_eval("run", "--config", str(drop.config_path), prefect_home=prefect_home)
+    assert run.code == 0, run.output
+    published = tmp_path / "warehouse" / "published.duckdb"
+    by_region = outcomes(published, "outcomes_by_region")
+    national = outcomes(published, "outcomes_national")
+    assert by_region["region"].unique().to_list() == ["east-of-england"]
+    for table in (by_region, national):
+        rows = {row["item"]: row for row in table.iter_rows(named=True)}
+        assert set(rows) == set(SEED_STUDY_POSITIVE)
+        for item, positive in SEED_STUDY_POSITIVE.items():
+            row = rows[item]
+            if min_cell == 3 and item in ("adapt_to_challenges", "peer_support"):
+                assert row["suppressed"]
+                assert row["n_positive"] is None and row["pct_positive"] is None
+                assert row["n_respondents"] == 14
+            else:
+                assert not row["suppressed"]
+                assert (row["n_respondents"], row["n_positive"]) == (14, positive)
+                assert row["pct_positive"] == pytest.approx(100 * positive / 14)
+    if min_cell == 1:
+        pcts = [round(100 * SEED_STUDY_POSITIVE[item] / 14, 1) for item in SEED_STUDY_POSITIVE]
+        assert pcts == [100.0, 100.0, 92.9, 100.0, 92.9, 78.6, 71.4]
+        assert "92.9% (13/14)" in run.stdout
+        assert "privacy lowered: min_cell = 1" in run.output
+    else:
+        assert "privacy lowered" not in run.output
+        assert by_region["suppressed"].sum() == 2
+
+
+def expected_published(expected: pl.DataFrame, min_cell: int) -> pl.DataFrame:
+    """The test's own reading of the primary rule over the generator's planted counts."""
+    counts = expected.group_by("region", "item").agg(pl.col("n_respondents", "n_positive").sum())
+    small = (1, min_cell - 1)
+    primary = (
+        (pl.col("n_respondents") < min_cell)
+        | pl.col("n_positive").is_between(*small)
+        | (pl.col("n_respondents") - pl.col("n_positive")).is_between(*small)
+    )
+    return counts.with_columns(primary.alias("primary"))
+
+
+def test_a_multi_region_drop_is_ingested_published_and_leaks_nothing(
+    tmp_path: Path, prefect_home: Path
+):
+    drop = write_drop(tmp_path, seed=7, n_regions=6, n_training_days=3, with_bad_file=True)
+    run = reflect_eval(
+        "run", "--config", str(drop.config_path), "--verbose", prefect_home=prefect_home
+    )
+    assert run.code == 0, run.output
+    assert "Traceback" not in run.output
+
+    [bad] = drop.bad_files
+    rejected = bad.parent / "rejected" / bad.name
+    assert rejected.exists() and not bad.exists()
+    report = Path(f"{rejected}.errors.txt").read_text(encoding="utf-8")
+    assert "column 'peer_support'" in report and "row 1" in report
+    for good in drop.files:
+        assert not good.exists()
+        assert (good.parent / "processed" / good.name).exists()
+    assert f"{len(drop.files)} ingested, 1 rejected" in run.stdout
+
+    published = tmp_path / "warehouse" / "published.duckdb"
+    restricted = tmp_path / "warehouse" / "restricted.duckdb"
+    by_region = outcomes(published, "outcomes_by_region")
+    planned = expected_published(drop.expected, min_cell=3)
+    joined = by_region.join(planned, on=["region", "item"], how="full", coalesce=True)
+    assert joined.height == planned.height == by_region.height
+    assert joined.filter(pl.col("primary") & ~pl.col("suppressed")).height == 0
+    shown = joined.filter(~pl.col("suppressed"))
+    assert shown["n_positive"].to_list() == shown["n_positive_right"].to_list()
+    assert shown["n_respondents"].to_list() == shown["n_respondents_right"].to_list()
+    national = outcomes(published, "outcomes_national").sort("item")
+    national_planned = drop.expected.group_by("item").agg(pl.col("n_respondents").sum()).sort("item")
+    assert national["n_respondents"].to_list() == national_planned["n_respondents"].to_list()
+
+    texts = {
+        "stdout and stderr": run.output,
+        "published.duckdb": duckdb_text(published),
+        "restricted.duckdb": duckdb_text(restricted),
+        "published.duckdb bytes": published.read_bytes().decode("latin-1"),
+        "restricted.duckdb bytes": restricted.read_bytes().decode("latin-1"),
+        "rejection report": report,
+        "Prefect's database": sqlite_text(prefect_home / "prefect.db"),
+    }
+    assert len(drop.canaries) > 100
+    assert (prefect_home / "prefect.db").stat().st_size > 0
+    inputs = "\n".join(
+        (p.parent / folder / p.name).read_text(encoding="utf-8-sig")
+        for folder, paths in (("processed", drop.files), ("rejected", drop.bad_files))
+        for p in paths
+    )
+    assert len(leaks(drop.canaries, {"inputs": inputs})) == len(drop.canaries), "detector works"
+    assert leaks(drop.canaries, texts) == []
+    names = {
+        part.lower() for canary in drop.canaries for part in canary.split() if part.isalpha()
+    }
+    words = set(query(restricted, "select distinct word from free_text_words")["word"])
+    assert words, "free text words are kept"
+    assert not words & names
+
+    release_before = query(published, "select release_no from release").item()
+    counts_before = query(restricted, "select count(*) from responses").item()
+    again = reflect_eval("run", "--config", str(drop.config_path), prefect_home=prefect_home)
+    assert again.code == 0, again.output
+    assert "0 new file(s)" in again.stdout and "nothing new" in again.stdout
+    assert query(published, "select release_no from release").item() == release_before
+    assert query(restricted, "select count(*) from responses").item() == counts_before
+
+    first = drop.files[0]
+    shutil.copy(first.parent / "processed" / first.name, first.parent / "copy-of-first.csv")
+    copy = reflect_eval("run", "--config", str(drop.config_path), prefect_home=prefect_home)
+    assert copy.code == 0, copy.output
+    assert "duplicate" in copy.stdout and "already ingested" in copy.stdout
+    assert query(restricted, "select count(*) from responses").item() == counts_before
+    assert (first.parent / "processed" / "copy-of-first.csv").exists()
+
+
+def test_a_bad_config_is_a_plain_error_with_its_exit_code(tmp_path: Path, prefect_home: Path):
+    config = tmp_path / "reflect-eval.toml"
+    config.write_text('[privacy]\nmin_cell = 0\n[regions.kss]\nname = "KSS"\n', encoding="utf-8")
+    run = reflect_eval("run", "--config", str(config), prefect_home=prefect_home)
+    assert run.code == 2
+    assert "error:" in run.stderr and "privacy.min_cell" in run.stderr
+    assert "Traceback" not in run.output

@@ -1,0 +1,96 @@
+"""The drop area: `drop/<region>/<files>`. New files are found here and, once dealt with, moved
+to `processed/` or `rejected/` beside them. Nothing is ever deleted or overwritten."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from transforms.problems import Problem
+
+PROCESSED = "processed"
+REJECTED = "rejected"
+MAX_REPORTED_PROBLEMS = 200
+
+
+@dataclass(frozen=True)
+class DroppedFile:
+    region: str
+    """The folder it was dropped in: a configured region id, or not."""
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return f"{self.region}/{self.path.name}"
+
+
+def _ignored(path: Path) -> bool:
+    """Hidden files, Excel lock files and symbolic links are never read."""
+    return path.name.startswith((".", "~$")) or path.is_symlink()
+
+
+def find_new_files(drop_dir: Path) -> tuple[list[DroppedFile], list[str]]:
+    """Files waiting in region folders, in a stable order; and notes on files left alone."""
+    if not drop_dir.is_dir():
+        return [], [f"drop folder {drop_dir} does not exist yet: nothing to ingest"]
+    found, notes = [], []
+    for folder in sorted(drop_dir.iterdir()):
+        if _ignored(folder):
+            continue
+        if not folder.is_dir():
+            notes.append(f"{folder.name}: not inside a region folder, left where it is")
+            continue
+        for path in sorted(folder.iterdir()):
+            if not _ignored(path) and path.is_file():
+                found.append(DroppedFile(region=folder.name, path=path))
+    return found, notes
+
+
+def destination(dropped: DroppedFile, outcome: Literal["processed", "rejected"]) -> Path:
+    """Where the file will be filed: its own name, or `name (2).csv` if that is taken."""
+    folder = dropped.path.parent / outcome
+    candidate = folder / dropped.path.name
+    n = 2
+    while candidate.exists() or Path(f"{candidate}.errors.txt").exists():
+        candidate = folder / f"{dropped.path.stem} ({n}){dropped.path.suffix}"
+        n += 1
+    return candidate
+
+
+def file_away(dropped: DroppedFile, target: Path) -> None:
+    target.parent.mkdir(exist_ok=True)
+    os.replace(dropped.path, target)
+
+
+def report_path(rejected_file: Path) -> Path:
+    return Path(f"{rejected_file}.errors.txt")
+
+
+def write_rejection_report(
+    target: Path, dropped: DroppedFile, problems: list[Problem], region_name: str | None
+) -> Path:
+    """The plain-language report a region reads beside its rejected file."""
+    shown = problems[:MAX_REPORTED_PROBLEMS]
+    region = f"{dropped.region} ({region_name})" if region_name else dropped.region
+    lines = [
+        "reflect-eval could not ingest this file. Nothing from it was stored.",
+        "",
+        f"File:     {dropped.path.name}",
+        f"Region:   {region}",
+        f"Checked:  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"Problems: {len(problems)}",
+        "",
+        "Rows are numbered as in your spreadsheet (the header is row 1). Fix every problem below,",
+        "then drop the corrected file in your region's folder again.",
+        "",
+        *(f"- {problem.describe()}" for problem in shown),
+    ]
+    if len(problems) > len(shown):
+        lines.append(f"- ... and {len(problems) - len(shown)} more problems not listed")
+    path = report_path(target)
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

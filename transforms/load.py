@@ -1,0 +1,127 @@
+"""The restricted warehouse: de-identified responses and the ledger of submissions.
+
+Each file is written in one transaction, so a failure leaves earlier files exactly as they were."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from transforms.deidentify import Deidentified
+from transforms.errors import WarehouseBusyError
+from transforms.sql import sql
+
+RESTRICTED_TABLES = ("submissions", "responses", "free_text_words", "releases")
+
+
+@dataclass(frozen=True)
+class SubmissionRecord:
+    """What the ledger keeps of one file: never its rows, only what became of it."""
+
+    region: str
+    file_name: str
+    sha256: str
+    status: str
+    stored_as: str | None = None
+    n_responses: int = 0
+    n_left_out: int = 0
+    n_problems: int = 0
+    dropped_columns: tuple[str, ...] = field(default=())
+    duplicate_of: int | None = None
+
+
+@contextmanager
+def open_warehouse(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open a warehouse file, saying plainly when another process holds it."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusyError(
+                f"{path} is in use by another process (a run still going, or an open "
+                "analysis session); runs must not overlap"
+            ) from None
+        raise
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def create_restricted_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for table in RESTRICTED_TABLES:
+        con.execute(sql(table))
+
+
+def find_ingested(con: duckdb.DuckDBPyConnection, sha256: str) -> tuple[int, str, str] | None:
+    """The earlier ingested submission with this content: (submission_id, region, file_name)."""
+    rows = con.execute(
+        "select submission_id, region, file_name from submissions "
+        "where sha256 = ? and status = 'ingested' order by submission_id limit 1",
+        [sha256],
+    ).fetchall()
+    return rows[0] if rows else None
+
+
+def record_submission(
+    con: duckdb.DuckDBPyConnection,
+    record: SubmissionRecord,
+    data: Deidentified | None = None,
+) -> int:
+    """Write the ledger row and, for an ingested file, its de-identified rows: all or nothing."""
+    incoming = {"incoming_responses": data.answers, "incoming_words": data.words} if data else {}
+    for name, frame in incoming.items():
+        con.register(name, frame)
+    try:
+        con.execute("begin transaction")
+        try:
+            [(submission_id,)] = con.execute(_INSERT_SUBMISSION, _ledger_row(record)).fetchall()
+            if data is not None:
+                con.execute(_INSERT_RESPONSES, [submission_id, record.region])
+                con.execute(_INSERT_WORDS, [submission_id, record.region])
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    finally:
+        for name in incoming:
+            con.unregister(name)
+    return submission_id
+
+
+def _ledger_row(record: SubmissionRecord) -> list[object]:
+    return [
+        record.region,
+        record.file_name,
+        record.stored_as,
+        record.sha256,
+        datetime.now(UTC),
+        record.status,
+        record.n_responses,
+        record.n_left_out,
+        record.n_problems,
+        list(record.dropped_columns),
+        record.duplicate_of,
+    ]
+
+
+_INSERT_SUBMISSION = (
+    "insert into submissions (region, file_name, stored_as, sha256, received_at, status, "
+    "n_responses, n_left_out, n_problems, dropped_columns, duplicate_of) "
+    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning submission_id"
+)
+_INSERT_RESPONSES = (
+    "insert into responses by name "
+    "select ?::integer as submission_id, ?::varchar as region, * from incoming_responses"
+)
+_INSERT_WORDS = (
+    "insert into free_text_words by name "
+    "select ?::integer as submission_id, ?::varchar as region, * from incoming_words"
+)

@@ -1,0 +1,115 @@
+"""Check a region's rows against the instrument and collect every problem at once.
+
+The schema is a pandera model built from the instrument definition, so a new survey version
+needs no code. Rows with no answer at all (blank lines, partial responses) are left out and
+counted, not rejected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandera.polars as pa
+import polars as pl
+
+from schemas.instrument import Instrument
+from transforms.likert import accepted_answers, answer_code, tidy_text
+from transforms.problems import FileRejected, Problem, quoted
+from transforms.read import ROW
+
+TRAINING_DAY = "training_day"
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+TRAINING_DAY_ALLOWED = "allowed: the date of the training day written YYYY-MM-DD, e.g. 2026-01-07"
+
+
+@dataclass(frozen=True)
+class ValidRows:
+    """Rows that passed, with text tidied; how many rows were left out as unanswered."""
+
+    rows: pl.DataFrame
+    n_left_out: int
+
+
+def _iso_date(column: pl.Expr) -> pl.Expr:
+    return column.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+
+
+def template_rows_schema(instrument: Instrument) -> pa.DataFrameSchema:
+    """The read stage: one row per respondent, text cells tidied, before de-identification."""
+
+    def training_day_is_iso(data: pa.PolarsData) -> pl.LazyFrame:
+        day = pl.col(data.key)
+        ok = day.is_null() | (day.str.contains(ISO_DATE) & _iso_date(day).is_not_null())
+        return data.lazyframe.select(ok)
+
+    def answer_is_accepted(data: pa.PolarsData) -> pl.LazyFrame:
+        cell = pl.col(data.key)
+        return data.lazyframe.select(cell.is_null() | answer_code(cell, instrument).is_not_null())
+
+    columns: dict[str, pa.Column] = {
+        TRAINING_DAY: pa.Column(
+            str,
+            nullable=False,
+            checks=pa.Check(training_day_is_iso, error=TRAINING_DAY_ALLOWED),
+            description="Date of the training day the group met",
+        ),
+    }
+    likert_allowed = accepted_answers(instrument)
+    for item in instrument.likert_items:
+        columns[item] = pa.Column(
+            str, nullable=True, checks=pa.Check(answer_is_accepted, error=likert_allowed)
+        )
+    for item in instrument.free_text_items:
+        columns[item] = pa.Column(str, nullable=True, description="Free text: scrubbed to words")
+    return pa.DataFrameSchema(columns, strict=False, name=f"{instrument.id} rows")
+
+
+def required_columns(instrument: Instrument) -> tuple[str, ...]:
+    return (TRAINING_DAY, *instrument.item_ids)
+
+
+def validate_rows(frame: pl.DataFrame, instrument: Instrument) -> ValidRows:
+    """Return the answered rows, or raise FileRejected listing every problem found."""
+    missing = [c for c in required_columns(instrument) if c not in frame.columns]
+    if missing:
+        expected = ",".join(required_columns(instrument))
+        raise FileRejected(
+            [
+                Problem(
+                    1,
+                    column,
+                    "no column with this header",
+                    f"the header row must include: {expected}",
+                )
+                for column in missing
+            ]
+        )
+    tidied = frame.with_columns(tidy_text(pl.col(c)) for c in required_columns(instrument))
+    answered = tidied.filter(pl.any_horizontal(pl.col(instrument.item_ids).is_not_null()))
+    anything = pl.any_horizontal(
+        tidy_text(pl.col(c)).is_not_null() for c in frame.columns if c != ROW
+    )
+    n_left_out = frame.filter(anything).height - answered.height
+
+    try:
+        template_rows_schema(instrument).validate(answered, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        raise FileRejected(_problems(exc.failure_cases, answered)) from None
+    return ValidRows(rows=answered, n_left_out=n_left_out)
+
+
+def _problems(failure_cases: pl.DataFrame, rows: pl.DataFrame) -> list[Problem]:
+    located = failure_cases.join(
+        rows.select(ROW).with_row_index("index").with_columns(pl.col("index").cast(pl.Int32)),
+        on="index",
+        how="left",
+    )
+    problems = []
+    for case in located.select("failure_case", "column", "check", ROW).iter_rows(named=True):
+        if case["check"] == "not_nullable":
+            allowed = (
+                TRAINING_DAY_ALLOWED if case["column"] == TRAINING_DAY else "a value is required"
+            )
+        else:
+            allowed = case["check"]
+        problems.append(Problem(case[ROW], case["column"], quoted(case["failure_case"]), allowed))
+    return problems

@@ -49,7 +49,9 @@ def duckdb_text(path: Path) -> str:
     """Every table of a DuckDB file as text, so compressed strings are seen as they are."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        tables = [name for (name,) in con.execute("select table_name from duckdb_tables()").fetchall()]
+        tables = [
+            name for (name,) in con.execute("select table_name from duckdb_tables()").fetchall()
+        ]
         return "\n".join(
             repr(row) for name in tables for row in con.sql(f'select * from "{name}"').fetchall()
         )

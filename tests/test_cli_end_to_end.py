@@ -83,7 +83,10 @@ def test_a_multi_region_drop_is_ingested_published_and_leaks_nothing(
     rejected = bad.parent / "rejected" / bad.name
     assert rejected.exists() and not bad.exists()
     report = Path(f"{rejected}.errors.txt").read_text(encoding="utf-8")
-    assert "column 'peer_support'" in report and "row 1" in report
+    assert "Problems: 3" in report
+    assert "row 1, column 'peer_support': found no column with this header" in report
+    assert "column 'training_day': found a blank cell" in report
+    assert "found 'Agreed'" in report
     for good in drop.files:
         assert not good.exists()
         assert (good.parent / "processed" / good.name).exists()
@@ -100,7 +103,9 @@ def test_a_multi_region_drop_is_ingested_published_and_leaks_nothing(
     assert shown["n_positive"].to_list() == shown["n_positive_right"].to_list()
     assert shown["n_respondents"].to_list() == shown["n_respondents_right"].to_list()
     national = outcomes(published, "outcomes_national").sort("item")
-    national_planned = drop.expected.group_by("item").agg(pl.col("n_respondents").sum()).sort("item")
+    national_planned = (
+        drop.expected.group_by("item").agg(pl.col("n_respondents").sum()).sort("item")
+    )
     assert national["n_respondents"].to_list() == national_planned["n_respondents"].to_list()
 
     texts = {
@@ -121,9 +126,7 @@ def test_a_multi_region_drop_is_ingested_published_and_leaks_nothing(
     )
     assert len(leaks(drop.canaries, {"inputs": inputs})) == len(drop.canaries), "detector works"
     assert leaks(drop.canaries, texts) == []
-    names = {
-        part.lower() for canary in drop.canaries for part in canary.split() if part.isalpha()
-    }
+    names = {part.lower() for canary in drop.canaries for part in canary.split() if part.isalpha()}
     words = set(query(restricted, "select distinct word from free_text_words")["word"])
     assert words, "free text words are kept"
     assert not words & names

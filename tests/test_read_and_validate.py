@@ -71,6 +71,16 @@ def test_a_missing_column_is_named(instrument: Instrument):
     assert "training_day,effective_use" in problems[0].allowed
 
 
+def test_a_missing_column_does_not_hide_the_faults_in_the_others(instrument: Instrument):
+    header = [c if c != "peer_support" else "peer_suport" for c in TEMPLATE_HEADER]
+    rows = [answered_row(answer="Agreed"), answered_row(day="")]
+    problems = problems_of(template_csv(rows, header=header), instrument)
+    located = {(p.row, p.column) for p in problems}
+    assert (1, "peer_support") in located
+    assert (2, "effective_use") in located
+    assert (3, "training_day") in located
+
+
 @pytest.mark.parametrize(
     ("data", "found"),
     [

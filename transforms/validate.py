@@ -68,32 +68,31 @@ def required_columns(instrument: Instrument) -> tuple[str, ...]:
 
 
 def validate_rows(frame: pl.DataFrame, instrument: Instrument) -> ValidRows:
-    """Return the answered rows, or raise FileRejected listing every problem found."""
-    missing = [c for c in required_columns(instrument) if c not in frame.columns]
-    if missing:
-        expected = ",".join(required_columns(instrument))
-        raise FileRejected(
-            [
-                Problem(
-                    1,
-                    column,
-                    "no column with this header",
-                    f"the header row must include: {expected}",
-                )
-                for column in missing
-            ]
+    """Return the answered rows, or raise FileRejected listing every problem found: missing
+    columns and the faults in every column that is there."""
+    required = required_columns(instrument)
+    missing = [c for c in required if c not in frame.columns]
+    problems = [
+        Problem(
+            1, c, "no column with this header", f"the header row must include: {','.join(required)}"
         )
-    tidied = frame.with_columns(tidy_text(pl.col(c)) for c in required_columns(instrument))
-    answered = tidied.filter(pl.any_horizontal(pl.col(instrument.item_ids).is_not_null()))
+        for c in missing
+    ]
+    present = [c for c in required if c in frame.columns]
+    items = [c for c in instrument.item_ids if c in frame.columns]
+    tidied = frame.with_columns(tidy_text(pl.col(c)) for c in present)
+    answered = tidied.filter(pl.any_horizontal(pl.col(items).is_not_null())) if items else tidied
     anything = pl.any_horizontal(
         tidy_text(pl.col(c)).is_not_null() for c in frame.columns if c != ROW
     )
-    n_left_out = frame.filter(anything).height - answered.height
+    n_left_out = frame.filter(anything).height - answered.height if items else 0
 
     try:
-        template_rows_schema(instrument).validate(answered, lazy=True)
+        template_rows_schema(instrument).remove_columns(missing).validate(answered, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        raise FileRejected(_problems(exc.failure_cases, answered)) from None
+        problems += _problems(exc.failure_cases, answered)
+    if problems:
+        raise FileRejected(problems)
     return ValidRows(rows=answered, n_left_out=n_left_out)
 
 

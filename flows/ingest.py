@@ -63,11 +63,8 @@ def record_and_publish(
         create_restricted_tables(con)
         outcomes = [record(con, item, config) for item in prepared]
         n_ingested = sum(o.status == "ingested" for o in outcomes)
-        release = (
-            publish_release(con, config, instrument)
-            if needs_release(con, config, n_ingested)
-            else None
-        )
+        publish = needs_release(con, config, n_ingested)
+        release = publish_release(con, config, instrument) if publish else None
     return outcomes, release
 
 
@@ -96,7 +93,8 @@ def _ingest(config: Config) -> RunSummary:
     futures = [prepare_batch.submit(batch, config) for batch in batches]
     prepared = [item for future in futures for item in future.result()]
     outcomes, release = record_and_publish(prepared, config)
-    for outcome in outcomes:
+    summary = RunSummary(tuple(outcomes), tuple(notes), release, config.published_path)
+    for outcome in summary.files:
         if outcome.status == "rejected":
             logger.warning(
                 "rejected %s: %d problem(s), report at %s",
@@ -106,8 +104,8 @@ def _ingest(config: Config) -> RunSummary:
             )
     logger.info(
         "%d file(s): %d ingested, %d rejected",
-        len(outcomes),
-        sum(o.status == "ingested" for o in outcomes),
-        sum(o.status == "rejected" for o in outcomes),
+        len(summary.files),
+        summary.n_ingested,
+        summary.n_rejected,
     )
-    return RunSummary(tuple(outcomes), tuple(notes), release, config.published_path)
+    return summary

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from transforms.errors import ReflectEvalError
+from transforms.errors import ConfigError, ReflectEvalError
 
 app = typer.Typer(
     name="reflect-eval",
@@ -67,6 +67,35 @@ def run(
         if isinstance(result, BaseException):
             raise result
         print_summary(result)
+    except ReflectEvalError as error:
+        raise fail(error) from None
+
+
+@app.command()
+def serve(
+    config: ConfigOption = Path("reflect-eval.toml"),
+    cron: Annotated[
+        str, typer.Option(help="When to look for new files (cron, server's time zone).")
+    ] = "0 19 * * *",
+    name: Annotated[str, typer.Option(help="Deployment name shown in Prefect.")] = "reflect-eval",
+) -> None:
+    """Run the ingest flow on a schedule, and on demand with `prefect deployment run`.
+
+    Schedules need a running Prefect server (`prefect server start`) named by PREFECT_API_URL:
+    Prefect's temporary local server never fires them."""
+    from schemas.config import load_config
+
+    try:
+        load_config(config)
+        if not os.environ.get("PREFECT_API_URL"):
+            raise ConfigError(
+                "scheduling needs a running Prefect server: start one with "
+                "`prefect server start` and set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api)"
+            )
+        prefect_environment(config.resolve().parent, verbose=True)
+        from flows.ingest import ingest_drop
+
+        ingest_drop.serve(name=name, cron=cron, parameters={"config_path": str(config.resolve())})
     except ReflectEvalError as error:
         raise fail(error) from None
 

@@ -25,5 +25,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+bench: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.bench_ingest
+
 clean:
 	rm -rf demo .pytest_cache .ruff_cache .hypothesis

@@ -19,6 +19,7 @@ from transforms.drop import DroppedFile, find_new_files
 from transforms.errors import ReflectEvalError
 from transforms.ingest import FileOutcome, Prepared, prepare, record
 from transforms.load import create_restricted_tables, open_warehouse
+from transforms.privacy import lowerings
 from transforms.release import ReleaseSummary, needs_release, publish_release
 
 BATCH_SIZE = 50
@@ -85,11 +86,10 @@ def ingest_drop(config_path: str) -> RunSummary | State:
 
 def _ingest(config: Config) -> RunSummary:
     logger = get_run_logger()
-    if config.privacy.lowered:
+    for lowering in lowerings(config.privacy.rules):
         logger.warning(
-            "privacy lowered: min_cell = %d is below the default of 3; small groups may be "
-            "identifiable in the published tables",
-            config.privacy.min_cell,
+            "privacy lowered: %s; small groups may be identifiable in the published tables",
+            lowering,
         )
     files, notes = find_files(config)
     batches = [files[i : i + BATCH_SIZE] for i in range(0, len(files), BATCH_SIZE)]

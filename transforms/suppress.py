@@ -52,10 +52,21 @@ def suppress(
     return protected.tables[BY_REGION.name], protected.tables[NATIONAL.name]
 
 
-def check_published(frame: pl.DataFrame, *, min_cell: int, table: str) -> None:
-    """The last gate before writing: no shown row may break the primary rule."""
+def check_published(frame: pl.DataFrame, *, min_cell: int, table: str, rounding: int = 1) -> None:
+    """The last gate before writing: no shown row may break the primary rule. Rounded figures
+    must be multiples of the base; their complements are not exact counts, so for them the
+    complement is left to the engine, which applied the rule to the true counts."""
     shown = frame.filter(~pl.col("suppressed"))
-    unsafe = shown.filter(primary_rule(min_cell))
+    if rounding > 1:
+        n, k = pl.col("n_respondents"), pl.col("n_positive")
+        unsafe = shown.filter(
+            (n < min_cell)
+            | k.is_between(1, min_cell - 1)
+            | (n % rounding != 0)
+            | (k % rounding != 0)
+        )
+    else:
+        unsafe = shown.filter(primary_rule(min_cell))
     hidden_n_too_small = frame.filter(
         pl.col("n_respondents").is_not_null() & (pl.col("n_respondents") < min_cell)
     )

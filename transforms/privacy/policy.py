@@ -71,8 +71,8 @@ def resolve(
 
 
 def lowerings(policy: Policy) -> list[str]:
-    """Every way `policy` protects less than the default; each run logs them all."""
-    default = resolve()
+    """Every way `policy` protects less than the default or its own preset; each run logs them."""
+    default, preset = resolve(), resolve(policy.name)
     found = []
     if policy.min_cell < default.min_cell:
         found.append(f"min_cell = {policy.min_cell} is below the default of {default.min_cell}")
@@ -80,4 +80,10 @@ def lowerings(policy: Policy) -> list[str]:
         found.append(
             f"protection = {policy.protection} is below min_cell - 1 = {policy.min_cell - 1}"
         )
+    if preset.protect_zeros and not policy.protect_zeros:
+        found.append(f"zeros and 100% are shown, which the {policy.name} preset protects")
+    if policy.rounding < preset.rounding:
+        found.append(f"rounding to {policy.rounding} is below the {policy.name} preset's")
+    if policy.min_cell < preset.min_cell and preset.min_cell > default.min_cell:
+        found.append(f"min_cell = {policy.min_cell} is below the {policy.name} preset's")
     return found

@@ -4,10 +4,14 @@ attacker's integer programs against this release and every earlier one.
 1. Primary: a row is withheld when fewer than `min_cell` answered (its n too), or when its
    positive count or its complement is a protected count (1..min_cell-1; 0 too when zeros and
    100% are protected).
-2. Audit, one item at a time (items share no cell): every withheld row's positive, not-positive
-   and (when withheld) respondent counts, and every underlying cell whose own counts are
-   protected (a late batch is a cell: "this release minus the last"), must reach an attacker
-   interval at least `protection` wide that does not lie wholly inside the protected counts.
+2. Audit, one item at a time (items share no cell): the positive, not-positive and (when
+   withheld) respondent counts of every row the primary rule withholds, and of every
+   underlying cell and every
+   row's batch that arrived in one release ("this release minus the last") whose own counts
+   are protected, must reach an attacker interval at least `protection` wide that does not lie
+   wholly inside the protected counts. Rows withheld only to protect others are audited too
+   and their intervals stored, but not required to be wide: their counts may already be
+   public in an earlier release.
 3. Complementary: while a quantity fails, withhold the cheapest published figure that widens
    its interval (finest table first, then the smallest group, then by key): withhold a row's
    positive count before its respondent count. Withholding only removes constraints, so a
@@ -50,6 +54,7 @@ AUDIT_SCHEMA = {
     "measure": pl.Utf8,
     "interval_lo": pl.Int64,
     "interval_hi": pl.Int64,
+    "required": pl.Boolean,
 }
 UNDERLYING = "underlying_cell"
 
@@ -75,8 +80,6 @@ class _Quantity:
     measure: str
     variables: tuple[int, ...]
     value: int
-    group: int
-    always: bool
 
 
 @dataclass
@@ -89,6 +92,9 @@ class _Item:
     history: list[Figure]
     rounding: int
     quantities: list[_Quantity] = field(default_factory=list)
+    """Protected: each must pass the audit."""
+    reported: list[_Quantity] = field(default_factory=list)
+    """Withheld only to protect others: intervals stored, not required."""
 
 
 @dataclass(frozen=True)
@@ -194,9 +200,14 @@ def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
         row.level = primary_level(row.n, row.k, policy)
     seen: set[tuple[int, ...]] = set()
     for row in model.rows:
-        _add_row_quantities(model, row, SHOWN, seen)
+        _add_row_quantities(model, row, SHOWN, seen, required=True)
     for index, cell in enumerate(model.cells):
-        _add_cell_quantities(model, index, cell, policy, seen)
+        key = {name: cell[name] for name in CELL_KEYS}
+        _add_group_quantities(model, UNDERLYING, key, (index,), policy, seen)
+    for row in model.rows:
+        for arrival, members in _batches(row, model.cells):
+            key = dict(zip(row.table.keys, row.key, strict=True)) | {"arrival": arrival}
+            _add_group_quantities(model, f"{row.table.name} batch", key, members, policy, seen)
     attacker = _attacker(model)
     position = 0
     while position < len(model.quantities):
@@ -221,7 +232,7 @@ def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
                 break
         before = chosen.level
         chosen.level += 1
-        _add_row_quantities(model, chosen, before, seen)
+        _add_row_quantities(model, chosen, before, seen, required=False)
         attacker = _attacker(model)
 
 
@@ -229,28 +240,33 @@ def _final_audit(model: _Item, policy: Policy, release_no: int) -> list[tuple[ob
     """Every protected quantity's interval, from a fresh model of the final pattern."""
     attacker = _attacker(model)
     records = []
-    for quantity in model.quantities:
+    required = [(q, True) for q in model.quantities] + [(q, False) for q in model.reported]
+    for quantity, protected in required:
         interval = attacker.interval(quantity.variables)
-        if not _passes(quantity, interval, policy):
+        if protected and not _passes(quantity, interval, policy):
             raise AuditFailure(_failure(model, quantity, release_no, policy))
-        if quantity.always or policy.is_risky(quantity.value, quantity.group):
-            key = quantity.key
-            records.append(
-                (
-                    quantity.where,
-                    model.item,
-                    key.get("region"),
-                    key.get("training_day"),
-                    key.get("arrival"),
-                    quantity.measure,
-                    interval.lo,
-                    interval.hi,
-                )
+        key = quantity.key
+        records.append(
+            (
+                quantity.where,
+                model.item,
+                key.get("region"),
+                key.get("training_day"),
+                key.get("arrival"),
+                quantity.measure,
+                interval.lo,
+                interval.hi,
+                protected,
             )
+        )
     return records
 
 
-def _add_row_quantities(model: _Item, row: _Row, before: int, seen: set[tuple[int, ...]]) -> None:
+def _add_row_quantities(
+    model: _Item, row: _Row, before: int, seen: set[tuple[int, ...]], *, required: bool
+) -> None:
+    """A withheld row's counts: protected when the primary rule withheld it; reported (its
+    interval stored) when it was withheld only to protect others, whose counts may be public."""
     key = dict(zip(row.table.keys, row.key, strict=True))
     new = []
     if row.level >= COUNT_WITHHELD > before:
@@ -263,27 +279,44 @@ def _add_row_quantities(model: _Item, row: _Row, before: int, seen: set[tuple[in
     for measure, variables, value in new:
         if variables not in seen:
             seen.add(variables)
-            model.quantities.append(
-                _Quantity(row.table.name, key, measure, variables, value, row.n, True)
-            )
+            quantity = _Quantity(row.table.name, key, measure, variables, value)
+            (model.quantities if required else model.reported).append(quantity)
 
 
-def _add_cell_quantities(
-    model: _Item, index: int, cell: dict[str, object], policy: Policy, seen: set[tuple[int, ...]]
+def _add_group_quantities(
+    model: _Item,
+    where: str,
+    key: dict[str, object],
+    members: Sequence[int],
+    policy: Policy,
+    seen: set[tuple[int, ...]],
 ) -> None:
-    n, k = int(cell["n_respondents"]), int(cell["n_positive"])
-    key = {name: cell[name] for name in CELL_KEYS}
+    """A group that is never published itself but that an attacker may isolate: protected
+    when its own counts are."""
+    n = sum(int(model.cells[i]["n_respondents"]) for i in members)
+    k = sum(int(model.cells[i]["n_positive"]) for i in members)
     for measure, variables, value in (
-        ("positive", (2 * index,), k),
-        ("not_positive", (2 * index + 1,), n - k),
-        ("respondents", (2 * index, 2 * index + 1), n),
+        ("positive", _positive(members), k),
+        ("not_positive", _negative(members), n - k),
+        ("respondents", _both(members), n),
     ):
         protected = (
             1 <= n <= policy.min_cell - 1 if measure == "respondents" else policy.is_risky(value, n)
         )
         if protected and variables not in seen:
             seen.add(variables)
-            model.quantities.append(_Quantity(UNDERLYING, key, measure, variables, value, n, False))
+            model.quantities.append(_Quantity(where, key, measure, variables, value))
+
+
+def _batches(row: _Row, cells: list[dict[str, object]]) -> list[tuple[int, tuple[int, ...]]]:
+    """A row's cells split by the release they arrived in, when they arrived in several:
+    consecutive releases of the row differ by exactly such a batch."""
+    arrivals: dict[int, list[int]] = {}
+    for index in row.cells:
+        arrivals.setdefault(int(cells[index]["arrival"]), []).append(index)
+    if len(arrivals) < 2:
+        return []
+    return [(arrival, tuple(members)) for arrival, members in sorted(arrivals.items())]
 
 
 def _attacker(model: _Item) -> Attacker:

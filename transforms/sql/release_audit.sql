@@ -9,5 +9,6 @@ create table if not exists release_audit (
     arrival      integer,            -- for underlying cells: the release the responses arrived in
     measure      varchar not null,   -- positive | not_positive | respondents
     interval_lo  bigint not null,
-    interval_hi  bigint              -- NULL: no upper bound can be derived
+    interval_hi  bigint,             -- NULL: no upper bound can be derived
+    required     boolean not null    -- protected count (must be wide) or withheld for others
 );

@@ -57,18 +57,23 @@ def prepare_batch(batch: list[DroppedFile], config: Config) -> list[Prepared]:
 @task(cache_policy=NO_CACHE)
 def record_and_publish(
     prepared: list[Prepared], config: Config
-) -> tuple[list[FileOutcome], ReleaseSummary | None]:
-    """Record each file in its own transaction, then publish a release if anything changed."""
+) -> tuple[list[FileOutcome], ReleaseSummary | ReflectEvalError | None]:
+    """Record each file in its own transaction, then publish a release if anything changed.
+    A refused release is returned, not raised: the files stay recorded, and the flow reports
+    the reason without Prefect logging a traceback for it."""
     instrument = load_instrument(config.instrument)
     with open_warehouse(config.restricted_path) as con:
         create_restricted_tables(con)
         outcomes = [record(con, item, config) for item in prepared]
         n_ingested = sum(o.status == "ingested" for o in outcomes)
-        release = (
-            publish_release(con, config, instrument)
-            if needs_release(con, config, n_ingested)
-            else None
-        )
+        try:
+            release = (
+                publish_release(con, config, instrument)
+                if needs_release(con, config, n_ingested)
+                else None
+            )
+        except ReflectEvalError as refused:
+            return outcomes, refused
     return outcomes, release
 
 
@@ -110,4 +115,6 @@ def _ingest(config: Config) -> RunSummary:
         sum(o.status == "ingested" for o in outcomes),
         sum(o.status == "rejected" for o in outcomes),
     )
+    if isinstance(release, ReflectEvalError):
+        raise release
     return RunSummary(tuple(outcomes), tuple(notes), release, config.published_path)

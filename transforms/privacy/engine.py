@@ -17,6 +17,8 @@ attacker's integer programs against this release and every earlier one.
    positive count before its respondent count. Withholding only removes constraints, so a
    quantity that passed keeps passing; the loop ends when all pass or when nothing of this
    release is left to withhold (earlier releases alone pin it down): then the release is refused.
+4. Prune: each complementary withholding, most valuable first, is undone when every protected
+   count still passes without it, so the greedy order costs as little as it can.
 
 Everything is sorted before it is used and ties are broken by key, so the same inputs give the
 same pattern."""
@@ -71,6 +73,7 @@ class _Row:
     n: int
     k: int
     level: int = SHOWN
+    primary: int = SHOWN
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ def protect(
         item_cells = cells.filter(pl.col("item") == item)
         model = _model(item, item_cells, tables, history, policy.rounding)
         _suppress(model, policy, release_no)
+        _prune(model, policy)
         items.append(model)
     audit = [record for model in items for record in _final_audit(model, policy, release_no)]
     rows = [(model.item, row) for model in items for row in model.rows]
@@ -197,7 +201,7 @@ def _model(
 
 def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
     for row in model.rows:
-        row.level = primary_level(row.n, row.k, policy)
+        row.level = row.primary = primary_level(row.n, row.k, policy)
     seen: set[tuple[int, ...]] = set()
     for row in model.rows:
         _add_row_quantities(model, row, SHOWN, seen, required=True)
@@ -234,6 +238,28 @@ def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
         chosen.level += 1
         _add_row_quantities(model, chosen, before, seen, required=False)
         attacker = _attacker(model)
+
+
+def _prune(model: _Item, policy: Policy) -> None:
+    """Give back what the greedy pass withheld and did not need: each complementary
+    withholding, most valuable first (national, then larger groups), is undone when every
+    protected count still passes without it."""
+    extra = sorted(
+        (row for row in model.rows if row.level > row.primary),
+        key=lambda r: (-r.table.rank, -r.n, _sort_key(r.key)),
+    )
+    for row in extra:
+        while row.level > row.primary:
+            row.level -= 1
+            attacker = _attacker(model)
+            if all(_passes(q, attacker.interval(q.variables), policy) for q in model.quantities):
+                continue
+            row.level += 1
+            break
+    seen = {quantity.variables for quantity in model.quantities}
+    model.reported = []
+    for row in model.rows:
+        _add_row_quantities(model, row, row.primary, seen, required=False)
 
 
 def _final_audit(model: _Item, policy: Policy, release_no: int) -> list[tuple[object, ...]]:

@@ -19,6 +19,7 @@ from transforms.drop import DroppedFile, find_new_files
 from transforms.errors import ReflectEvalError
 from transforms.ingest import FileOutcome, Prepared, prepare, record
 from transforms.load import create_restricted_tables, open_warehouse
+from transforms.privacy import lowerings
 from transforms.release import ReleaseSummary, needs_release, publish_release
 
 BATCH_SIZE = 50
@@ -56,15 +57,20 @@ def prepare_batch(batch: list[DroppedFile], config: Config) -> list[Prepared]:
 @task(cache_policy=NO_CACHE)
 def record_and_publish(
     prepared: list[Prepared], config: Config
-) -> tuple[list[FileOutcome], ReleaseSummary | None]:
-    """Record each file in its own transaction, then publish a release if anything changed."""
+) -> tuple[list[FileOutcome], ReleaseSummary | ReflectEvalError | None]:
+    """Record each file in its own transaction, then publish a release if anything changed.
+    A refused release is returned, not raised: the files stay recorded, and the flow reports
+    the reason without Prefect logging a traceback for it."""
     instrument = load_instrument(config.instrument)
     with open_warehouse(config.restricted_path) as con:
         create_restricted_tables(con)
         outcomes = [record(con, item, config) for item in prepared]
         n_ingested = sum(o.status == "ingested" for o in outcomes)
-        publish = needs_release(con, config, n_ingested)
-        release = publish_release(con, config, instrument) if publish else None
+        try:
+            publish = needs_release(con, config, n_ingested)
+            release = publish_release(con, config, instrument) if publish else None
+        except ReflectEvalError as refused:
+            return outcomes, refused
     return outcomes, release
 
 
@@ -82,18 +88,19 @@ def ingest_drop(config_path: str) -> RunSummary | State:
 
 def _ingest(config: Config) -> RunSummary:
     logger = get_run_logger()
-    if config.privacy.lowered:
+    for lowering in lowerings(config.privacy.rules):
         logger.warning(
-            "privacy lowered: min_cell = %d is below the default of 3; small groups may be "
-            "identifiable in the published tables",
-            config.privacy.min_cell,
+            "privacy lowered: %s; small groups may be identifiable in the published tables",
+            lowering,
         )
     files, notes = find_files(config)
     batches = [files[i : i + BATCH_SIZE] for i in range(0, len(files), BATCH_SIZE)]
     futures = [prepare_batch.submit(batch, config) for batch in batches]
     prepared = [item for future in futures for item in future.result()]
     outcomes, release = record_and_publish(prepared, config)
-    summary = RunSummary(tuple(outcomes), tuple(notes), release, config.published_path)
+    refused = release if isinstance(release, ReflectEvalError) else None
+    published = None if refused else release
+    summary = RunSummary(tuple(outcomes), tuple(notes), published, config.published_path)
     for outcome in summary.files:
         if outcome.status == "rejected":
             logger.warning(
@@ -108,4 +115,6 @@ def _ingest(config: Config) -> RunSummary:
         summary.n_ingested,
         summary.n_rejected,
     )
+    if refused is not None:
+        raise refused
     return summary

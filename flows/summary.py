@@ -30,7 +30,8 @@ def print_summary(summary: RunSummary) -> None:
     if release is not None:
         typer.echo(
             f"published release {release.release_no} to {release.path} "
-            f"({release.suppressed} of {release.cells} cells suppressed)"
+            f"({release.suppressed} of {release.cells} cells suppressed, "
+            f"{release.share_suppressed:.0%})"
         )
     else:
         typer.echo(f"nothing new: {summary.published_path} is unchanged")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from schemas.instrument import DEFAULT_INSTRUMENT
 from transforms.errors import ConfigError
+from transforms.privacy.policy import DEFAULT_POLICY, PRESETS, Policy, lowerings, resolve
 
 DEFAULT_MIN_CELL = 3
 """As the GMC National Training Survey and the SDC Handbook: nothing describing fewer than 3."""
@@ -24,15 +26,45 @@ class Paths(BaseModel):
     warehouse: Path = Path("warehouse")
 
 
+_OVERRIDES = ("min_cell", "protection", "protect_zeros", "rounding")
+
+
 class Privacy(BaseModel):
+    """A named policy (`transforms/privacy/policy.py`) and explicit overrides on top of it."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    policy: Literal["gmc-sdc", "opensafely", "acro"] = DEFAULT_POLICY
     min_cell: int = Field(default=DEFAULT_MIN_CELL, ge=1)
+    protection: int = Field(default=DEFAULT_MIN_CELL - 1, ge=0)
+    protect_zeros: bool = False
+    rounding: int = Field(default=1, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_fills_what_is_not_given(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        name = data.get("policy", DEFAULT_POLICY)
+        if name not in PRESETS:
+            return data  # the Literal reports it
+        overrides = {k: data.get(k) for k in _OVERRIDES}
+        try:
+            rules = resolve(name, **{k: v for k, v in overrides.items() if v is not None})
+        except (TypeError, ValueError):
+            return data
+        return {**data, **{k: getattr(rules, k) for k in overrides if k not in data}}
+
+    @property
+    def rules(self) -> Policy:
+        return Policy(
+            self.policy, self.min_cell, self.protection, self.protect_zeros, self.rounding
+        )
 
     @property
     def lowered(self) -> bool:
         """True when the config protects less than the default; every run says so in its log."""
-        return self.min_cell < DEFAULT_MIN_CELL
+        return bool(lowerings(self.rules))
 
 
 class Region(BaseModel):

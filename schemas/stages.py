@@ -73,3 +73,20 @@ class OutcomesByRegion(_Outcome):
 
 class OutcomesNational(_Outcome):
     """Published: per item, all regions together."""
+
+
+class OutcomesByTrainingDay(_Outcome):
+    """Published: per region, training day and item."""
+
+    region: pl.Utf8 = pa.Field(description="Region id (its drop folder's name)")
+    training_day: pl.Date = pa.Field(description="The day the group met (no time of day)")
+
+
+class ThemeWords(pa.DataFrameModel):
+    """Published: free-text words used by at least min_cell distinct respondents."""
+
+    word: pl.Utf8 = pa.Field(str_matches=r"^\S+$", description="One scrubbed, lower-case word")
+    n_respondents: pl.Int64 = pa.Field(ge=1, description="Distinct respondents who used it")
+
+    class Config:
+        strict = True

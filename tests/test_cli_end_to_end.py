@@ -9,7 +9,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from fixtures.regional_drop import SEED_STUDY_POSITIVE, write_drop, write_seed_study
+from fixtures.regional_drop import (
+    SEED_STUDY_POSITIVE,
+    write_drop,
+    write_seed_study,
+    write_template_file,
+)
 from tests.e2e import duckdb_text, leaks, query, reflect_eval, sqlite_text
 
 pytestmark = pytest.mark.e2e
@@ -55,6 +60,22 @@ def test_the_seed_study_table(tmp_path: Path, prefect_home: Path, min_cell: int)
     else:
         assert "privacy lowered" not in run.output
         assert by_region["suppressed"].sum() == 2
+        refused_under_a_stricter_policy(drop.config_path, published, prefect_home)
+
+
+def refused_under_a_stricter_policy(config: Path, published: Path, prefect_home: Path) -> None:
+    """14 of 14 is public from release 1; a policy that protects 100% cannot take it back, so
+    release 2 is refused: exit code 4, the reason, no values, the old file left in place."""
+    before = published.read_bytes()
+    text = config.read_text(encoding="utf-8").replace("min_cell = 3", 'policy = "acro"')
+    config.write_text(text, encoding="utf-8")
+    run = reflect_eval("run", "--config", str(config), prefect_home=prefect_home)
+    assert run.code == 4, run.output
+    assert "release 2 refused" in run.stderr and "region=east-of-england" in run.stderr
+    assert "Traceback" not in run.output
+    for count in ("13", "14", "11", "10"):
+        assert f" {count} " not in run.stderr and f"{count}/" not in run.stderr
+    assert published.read_bytes() == before
 
 
 def expected_published(expected: pl.DataFrame, min_cell: int) -> pl.DataFrame:
@@ -117,6 +138,19 @@ def test_a_multi_region_drop_is_ingested_published_and_leaks_nothing(
         "rejection report": report,
         "Prefect's database": sqlite_text(prefect_home / "prefect.db"),
     }
+    assert "cells suppressed, " in run.stdout
+    days = outcomes(published, "outcomes_by_training_day")
+    assert days.height == planned_days(drop.expected).height
+    assert (
+        days.join(planned_days(drop.expected), on=["region", "training_day", "item"])
+        .filter(~pl.col("suppressed") & (pl.col("n_positive") != pl.col("n_positive_right")))
+        .is_empty()
+    )
+    themes = query(published, "select * from theme_words")
+    assert themes.height > 0 and themes["n_respondents"].min() >= 3
+    assert query(published, "select policy from release").item().startswith("gmc-sdc")
+    audit = query(restricted, "select * from release_audit")
+    assert audit.height > 0 and not {"n_positive", "n_respondents"} & set(audit.columns)
     assert len(drop.canaries) > 100
     assert (prefect_home / "prefect.db").stat().st_size > 0
     inputs = "\n".join(
@@ -146,6 +180,42 @@ def test_a_multi_region_drop_is_ingested_published_and_leaks_nothing(
     assert "duplicate" in copy.stdout and "already ingested" in copy.stdout
     assert query(restricted, "select count(*) from responses").item() == counts_before
     assert (first.parent / "processed" / "copy-of-first.csv").exists()
+
+
+def planned_days(expected: pl.DataFrame) -> pl.DataFrame:
+    return expected.select("region", "training_day", "item", "n_respondents", "n_positive")
+
+
+def test_a_late_file_for_a_published_training_day_cannot_be_differenced(
+    tmp_path: Path, prefect_home: Path
+):
+    """Release 1, then one late respondent for a training day already published: release 2
+    minus release 1 must not give that respondent's answers."""
+    drop = write_drop(tmp_path, seed=11, n_regions=2, n_training_days=2, min_group=8)
+    first_run = reflect_eval("run", "--config", str(drop.config_path), prefect_home=prefect_home)
+    assert first_run.code == 0, first_run.output
+    published = tmp_path / "warehouse" / "published.duckdb"
+    first = outcomes(published, "outcomes_by_training_day")
+    day = drop.expected["training_day"].min()
+    late = drop.root / "drop" / "kss" / "late-rpg-feedback.csv"
+    write_template_file(late, training_day=day, n_respondents=1, seed=99)
+    run = reflect_eval("run", "--config", str(drop.config_path), prefect_home=prefect_home)
+    assert run.code == 0, run.output
+    assert query(published, "select release_no from release").item() == 2
+    second = outcomes(published, "outcomes_by_training_day")
+    keys = ["region", "training_day", "item"]
+    both = first.join(second, on=keys, suffix="_2").filter(
+        (pl.col("region") == "kss") & (pl.col("training_day") == day)
+    )
+    assert both.height == 7
+    for row in both.iter_rows(named=True):
+        differenced = all(
+            row[c] is not None and row[f"{c}_2"] is not None
+            for c in ("n_respondents", "n_positive")
+        )
+        assert not differenced, f"{row['item']}: release 2 - release 1 = the late answer"
+    restricted = tmp_path / "warehouse" / "restricted.duckdb"
+    assert query(restricted, "select count(distinct release_no) from release_figures").item() == 2
 
 
 def test_a_bad_config_is_a_plain_error_with_its_exit_code(tmp_path: Path, prefect_home: Path):

@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 from faker import Faker
 
 from schemas.instrument import Instrument
 from tests.conftest import TEMPLATE_HEADER, template_csv
 from transforms.deidentify import deidentify
 from transforms.read import read_template
-from transforms.scrub import words
+from transforms.scrub import redact_identifiers, words
 from transforms.validate import validate_rows
 
 
@@ -78,3 +79,31 @@ def test_responses_are_numbered_within_the_file_not_by_source_row(instrument: In
     data = deidentified(rows, instrument)
     assert sorted(data.answers["response_no"].unique().to_list()) == [1, 2]
     assert data.n_responses == 2
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        "943 476 5919",  # NHS number, as printed
+        "9434765919",  # NHS number, run together
+        "943-476-5919",
+        "1234567",  # GMC number
+        "07700 900123",  # UK mobile
+        "+44 7700 900123",
+        "+447700900123",
+        "(020) 7946 0018",
+        "0161 496 0000",
+    ],
+)
+def test_identifying_numbers_are_removed_on_purpose_not_by_accident(identifier: str):
+    text = pl.DataFrame({"t": [f"kind{identifier}, call {identifier}."]})
+    redacted = text.select(redact_identifiers(pl.col("t"))).item()
+    digits = "".join(ch for ch in identifier if ch.isdigit())
+    assert not any(ch.isdigit() for ch in redacted), redacted
+    assert "kind" in redacted and "call" in redacted, "the words either side are kept"
+    assert digits not in " ".join(words(text, "t", [])["word"])
+
+
+def test_ordinary_numbers_and_words_survive_redaction():
+    text = pl.DataFrame({"t": ["in 2026 the group met 7 times, honest and safe"]})
+    assert text.select(redact_identifiers(pl.col("t"))).item() == text.item()

@@ -9,6 +9,7 @@ import pytest
 from schemas.config import DEFAULT_MIN_CELL, load_config
 from schemas.instrument import Instrument, load_instrument
 from transforms.errors import ConfigError
+from transforms.privacy.policy import Policy
 
 
 def test_instrument_declares_the_pilot_items_and_their_competencies(instrument: Instrument):
@@ -53,6 +54,27 @@ def test_relative_paths_are_taken_from_the_config_files_folder(tmp_path: Path):
     assert not config.privacy.lowered
 
 
+@pytest.mark.parametrize(
+    ("privacy", "expected"),
+    [
+        ("", Policy("gmc-sdc", 3, 2, False, 1)),
+        ('policy = "opensafely"', Policy("opensafely", 8, 7, True, 5)),
+        ('policy = "acro"\nprotection = 12', Policy("acro", 10, 12, True, 1)),
+        ('policy = "acro"\nmin_cell = 12', Policy("acro", 12, 11, True, 1)),
+    ],
+)
+def test_a_named_policy_with_overrides_on_top(tmp_path: Path, privacy: str, expected: Policy):
+    text = f'[privacy]\n{privacy}\n[regions.kss]\nname = "KSS"\n'
+    config = load_config(write(tmp_path, text))
+    assert config.privacy.rules == expected
+    assert not config.privacy.lowered
+
+
+def test_lowering_a_preset_is_marked_as_lowered(tmp_path: Path):
+    text = '[privacy]\npolicy = "opensafely"\nrounding = 1\n[regions.kss]\nname = "KSS"\n'
+    assert load_config(write(tmp_path, text)).privacy.lowered
+
+
 def test_min_cell_one_is_allowed_but_marked_as_lowered(tmp_path: Path):
     config = load_config(write(tmp_path, '[privacy]\nmin_cell = 1\n[regions.kss]\nname = "KSS"\n'))
     assert config.privacy.lowered
@@ -66,6 +88,8 @@ def test_min_cell_one_is_allowed_but_marked_as_lowered(tmp_path: Path):
         ('[regions."Kent Surrey"]\nname = "K"\n', "lowercase letters"),
         ("[paths]\n", "regions"),
         ("[regions.kss\n", "not valid TOML"),
+        ('[privacy]\npolicy = "strict"\n[regions.kss]\nname = "K"\n', "privacy.policy"),
+        ('[privacy]\nrounding = 0\n[regions.kss]\nname = "K"\n', "privacy.rounding"),
     ],
 )
 def test_a_bad_config_names_the_key_at_fault(tmp_path: Path, text: str, message: str):

@@ -133,3 +133,19 @@ def test_no_published_row_breaks_the_rule_and_no_lone_region_is_withheld(items, 
             assert group["suppressed"].sum() != 1, "a lone withheld region = national - others"
         if national_row["n_respondents"].item() is not None:
             assert group["n_respondents"].null_count() != 1
+
+
+def test_the_last_gate_reads_rounded_figures_as_rounded():
+    rounded = pl.DataFrame(
+        {
+            "item": ["i", "j"],
+            "n_respondents": [15, 20],
+            "n_positive": [10, 20],
+            "pct_positive": [66.7, 100.0],
+            "suppressed": [False, False],
+        }
+    )
+    check_published(rounded, min_cell=8, table="t", rounding=5)  # 15 - 10 = 5 is not a count
+    with pytest.raises(PublishError, match="min_cell = 8"):
+        check_published(rounded.with_columns(pl.lit(13).alias("n_respondents")), min_cell=8,
+                        table="t", rounding=5)  # fmt: skip

@@ -1,6 +1,6 @@
-"""Unsuppressed outcome counts from the restricted warehouse, by the SQL in `transforms/sql/`.
+"""Unsuppressed counts from the restricted warehouse, by the SQL in `transforms/sql/`.
 
-These frames never leave the pipeline as they are: `transforms.suppress` comes next."""
+These frames never leave the pipeline as they are: `transforms.privacy` comes next."""
 
 from __future__ import annotations
 
@@ -10,15 +10,20 @@ import polars as pl
 from schemas.instrument import Instrument
 from transforms.sql import sql
 
-OUTCOME_TABLES = ("outcomes_by_region", "outcomes_national")
 
-
-def outcome_counts(
-    con: duckdb.DuckDBPyConnection, instrument: Instrument
-) -> dict[str, pl.DataFrame]:
-    """Counts per region and item, and per item nationally, for the instrument's Likert items."""
+def outcome_cells(
+    con: duckdb.DuckDBPyConnection, instrument: Instrument, *, release_no: int
+) -> pl.DataFrame:
+    """Counts per item, region, training day and arrival (the release that first included the
+    responses; `release_no` for those not yet published)."""
     parameters = {
         "positive_codes": list(instrument.scale.positive_codes),
         "items": list(instrument.likert_items),
+        "release_no": release_no,
     }
-    return {table: con.sql(sql(table), params=parameters).pl() for table in OUTCOME_TABLES}
+    return con.sql(sql("outcome_cells"), params=parameters).pl()
+
+
+def theme_words(con: duckdb.DuckDBPyConnection, *, min_cell: int) -> pl.DataFrame:
+    """Words used by at least `min_cell` distinct respondents, with how many used them."""
+    return con.sql(sql("theme_words"), params={"min_cell": min_cell}).pl()

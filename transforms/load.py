@@ -16,7 +16,14 @@ from transforms.deidentify import Deidentified
 from transforms.errors import WarehouseBusyError
 from transforms.sql import sql
 
-RESTRICTED_TABLES = ("submissions", "responses", "free_text_words", "releases")
+RESTRICTED_TABLES = (
+    "submissions",
+    "responses",
+    "free_text_words",
+    "releases",
+    "release_figures",
+    "release_audit",
+)
 
 
 @dataclass(frozen=True)

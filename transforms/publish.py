@@ -13,18 +13,23 @@ import duckdb
 import polars as pl
 
 from schemas.instrument import Instrument
-from schemas.stages import OutcomesByRegion, OutcomesNational
+from schemas.stages import OutcomesByRegion, OutcomesByTrainingDay, OutcomesNational, ThemeWords
 from transforms.errors import PublishError
 from transforms.suppress import check_published
 
 TABLE_COMMENTS = {
     "outcomes_by_region": "Per region and item: respondents and positive answers, suppressed",
     "outcomes_national": "Per item over all regions: respondents and positive answers, suppressed",
+    "outcomes_by_training_day": (
+        "Per region, training day and item: respondents and positive answers, suppressed"
+    ),
+    "theme_words": "Free-text words used by at least min_cell distinct respondents",
     "items": "The instrument's Likert items, their statements and curriculum competencies",
     "release": "Which release this file is and the privacy rule it was published under",
 }
 COLUMN_COMMENTS = {
     "region": "Region id: its drop folder's name",
+    "training_day": "The day the group met (no time of day)",
     "item": "Instrument item id",
     "n_respondents": "Respondents who answered the item (NULL when below min_cell)",
     "n_positive": "Of those, answered Agree or Strongly agree (NULL when suppressed)",
@@ -43,19 +48,26 @@ class Release:
 
 
 def publishable_tables(
-    by_region: pl.DataFrame, national: pl.DataFrame, instrument: Instrument, *, min_cell: int
+    by_region: pl.DataFrame,
+    national: pl.DataFrame,
+    instrument: Instrument,
+    *,
+    min_cell: int,
+    rounding: int = 1,
+    by_training_day: pl.DataFrame | None = None,
+    theme_words: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame]:
     """The published stage, checked: pandera models and the small-cell gate, before any write."""
-    by_region = OutcomesByRegion.validate(
-        by_region.select(
-            "region", "item", "n_respondents", "n_positive", "pct_positive", "suppressed"
+    outcomes = {
+        "outcomes_by_region": OutcomesByRegion.validate(by_region.select(_COLUMNS[0])),
+        "outcomes_national": OutcomesNational.validate(national.select(_COLUMNS[2])),
+    }
+    if by_training_day is not None:
+        outcomes["outcomes_by_training_day"] = OutcomesByTrainingDay.validate(
+            by_training_day.select(_COLUMNS[1])
         )
-    )
-    national = OutcomesNational.validate(
-        national.select("item", "n_respondents", "n_positive", "pct_positive", "suppressed")
-    )
-    check_published(by_region, min_cell=min_cell, table="outcomes_by_region")
-    check_published(national, min_cell=min_cell, table="outcomes_national")
+    for name, frame in outcomes.items():
+        check_published(frame, min_cell=min_cell, table=name, rounding=rounding)
     items = pl.DataFrame(
         {
             "item": [i.id for i in instrument.items if i.kind == "likert"],
@@ -67,7 +79,19 @@ def publishable_tables(
             ],
         }
     )
-    return {"outcomes_by_region": by_region, "outcomes_national": national, "items": items}
+    tables = {**outcomes, "items": items}
+    if theme_words is not None:
+        words = ThemeWords.validate(theme_words.select("word", "n_respondents"))
+        if words.filter(pl.col("n_respondents") < min_cell).height:
+            raise PublishError(
+                f"theme_words: a word below min_cell = {min_cell}; nothing was published"
+            )
+        tables["theme_words"] = words
+    return tables
+
+
+_OUTCOME = ("item", "n_respondents", "n_positive", "pct_positive", "suppressed")
+_COLUMNS = (("region", *_OUTCOME), ("region", "training_day", *_OUTCOME), _OUTCOME)
 
 
 @dataclass(frozen=True)
@@ -78,7 +102,9 @@ class WrittenRelease:
     sha256: str
 
 
-def write_release(tables: dict[str, pl.DataFrame], release: Release, path: Path) -> WrittenRelease:
+def write_release(
+    tables: dict[str, pl.DataFrame], release: Release, path: Path, *, policy: str | None = None
+) -> WrittenRelease:
     """Write every table to a new file beside `path`; `put_in_place` then renames it over."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
@@ -90,16 +116,18 @@ def write_release(tables: dict[str, pl.DataFrame], release: Release, path: Path)
             "instrument": [release.instrument],
             "min_cell": [release.min_cell],
             "n_submissions": [release.n_submissions],
-        }
+            "policy": [policy],
+        },
+        schema_overrides={"policy": pl.Utf8},
     )
     try:
         con = duckdb.connect(str(partial))
         try:
             for name, frame in {**tables, "release": release_frame}.items():
                 con.register("publish_frame", frame)
-                con.execute(_CREATE[name])
+                con.execute(_CREATE[name])  # names from the fixed allow-list below
                 con.unregister("publish_frame")
-            for statement in _COMMENTS:
+            for statement in _comments(tables):
                 con.execute(statement)
             con.execute("checkpoint")
         finally:
@@ -131,20 +159,30 @@ def new_release(
     )
 
 
-_PUBLISHED = ("outcomes_by_region", "outcomes_national", "items", "release")
+_PUBLISHED = (
+    "outcomes_by_region",
+    "outcomes_national",
+    "outcomes_by_training_day",
+    "theme_words",
+    "items",
+    "release",
+)
 _CREATE = {name: f"create table {name} as select * from publish_frame" for name in _PUBLISHED}
+_OUTCOME_TABLES = ("outcomes_by_region", "outcomes_national", "outcomes_by_training_day")
 
 
 def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-# DuckDB takes no parameters in COMMENT ON; every name and text here is a constant of this module.
-_COMMENTS = [
-    f"comment on table {name} is {_quoted(TABLE_COMMENTS[name])}" for name in _PUBLISHED
-] + [
-    f"comment on column {table}.{column} is {_quoted(text)}"
-    for table in ("outcomes_by_region", "outcomes_national")
-    for column, text in COLUMN_COMMENTS.items()
-    if not (table == "outcomes_national" and column == "region")
-]
+def _comments(tables: dict[str, pl.DataFrame]) -> list[str]:
+    """DuckDB takes no parameters in COMMENT ON; every name and text here is a constant of this
+    module, chosen by the tables present."""
+    present = [name for name in _PUBLISHED if name in tables or name == "release"]
+    return [f"comment on table {name} is {_quoted(TABLE_COMMENTS[name])}" for name in present] + [
+        f"comment on column {table}.{column} is {_quoted(text)}"
+        for table in _OUTCOME_TABLES
+        if table in tables
+        for column, text in COLUMN_COMMENTS.items()
+        if column in tables[table].columns
+    ]

@@ -1,4 +1,5 @@
-"""A release: counts from the restricted warehouse, suppressed once, last, then published."""
+"""A release: cells from the restricted warehouse, protected once, last, audited against every
+earlier release, then published; the figures and the audit are kept for the next release."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from schemas.config import Config
 from schemas.instrument import Instrument
-from transforms.aggregate import outcome_counts
-from transforms.publish import new_release, publishable_tables, put_in_place, write_release
-from transforms.suppress import suppress
+from transforms.aggregate import outcome_cells, theme_words
+from transforms.privacy import OUTCOME_TABLES, ProtectedRelease, protect
+from transforms.privacy.engine import HISTORY_SCHEMA, rounded
+from transforms.publish import Release, new_release, publishable_tables, put_in_place, write_release
 
 
 @dataclass(frozen=True)
@@ -22,46 +25,117 @@ class ReleaseSummary:
     cells: int
     suppressed: int
 
+    @property
+    def share_suppressed(self) -> float:
+        return self.suppressed / self.cells if self.cells else 0.0
+
 
 def needs_release(con: duckdb.DuckDBPyConnection, config: Config, n_ingested: int) -> bool:
-    """Publish when something new came in, the file is missing, or the privacy rule changed."""
+    """Publish when something new came in, the file is missing, the policy changed, or responses
+    are waiting that no release has included (a release that was refused is tried again)."""
     if n_ingested or not config.published_path.exists():
         return True
     last = con.execute(
-        "select min_cell, instrument from releases order by release_no desc limit 1"
+        "select policy, instrument, coalesce(max_submission_id, 0) from releases "
+        "order by release_no desc limit 1"
     ).fetchall()
-    return last != [(config.privacy.min_cell, config.instrument)]
+    if not last:
+        return True
+    policy, instrument, included = last[0]
+    return (policy, instrument) != (config.privacy.rules.describe(), config.instrument) or (
+        _max_ingested(con) > included
+    )
 
 
 def publish_release(
     con: duckdb.DuckDBPyConnection, config: Config, instrument: Instrument
 ) -> ReleaseSummary:
-    """Aggregate, suppress, check and write; the release is recorded before it is put in place,
-    so the history never misses a release that analysts could have seen."""
-    min_cell = config.privacy.min_cell
-    counts = outcome_counts(con, instrument)
-    by_region, national = suppress(
-        counts["outcomes_by_region"], counts["outcomes_national"], min_cell=min_cell
-    )
-    tables = publishable_tables(by_region, national, instrument, min_cell=min_cell)
+    """Protect, check and write; the release, its figures and its audit are recorded before the
+    file is put in place, so the history never misses a release that analysts could have seen.
+    A release the audit refuses raises `AuditFailure` and nothing is written."""
+    policy = config.privacy.rules
     [(previous,)] = con.execute("select coalesce(max(release_no), 0) from releases").fetchall()
+    release_no = previous + 1
+    cells = outcome_cells(con, instrument, release_no=release_no)
+    history = con.sql("select * from release_figures").pl().cast(HISTORY_SCHEMA)
+    protected = protect(cells, OUTCOME_TABLES, policy, release_no=release_no, history=history)
+    words = (
+        theme_words(con, min_cell=policy.min_cell)
+        .with_columns(
+            pl.col("n_respondents").map_elements(
+                lambda n: rounded(n, policy.rounding), return_dtype=pl.Int64
+            )
+        )
+        .filter(pl.col("n_respondents") >= policy.min_cell)
+    )
+    tables = publishable_tables(
+        protected.tables["outcomes_by_region"],
+        protected.tables["outcomes_national"],
+        instrument,
+        min_cell=policy.min_cell,
+        rounding=policy.rounding,
+        by_training_day=protected.tables["outcomes_by_training_day"],
+        theme_words=words,
+    )
     [(n_submissions,)] = con.execute(
         "select count(*) from submissions where status = 'ingested'"
     ).fetchall()
-    release = new_release(previous, instrument, min_cell=min_cell, n_submissions=n_submissions)
-    written = write_release(tables, release, config.published_path)
-    con.execute(
-        "insert into releases values (?, ?, ?, ?, ?, ?)",
-        [
-            release.release_no,
-            release.published_at,
-            release.instrument,
-            release.min_cell,
-            release.n_submissions,
-            written.sha256,
-        ],
+    release = new_release(
+        previous, instrument, min_cell=policy.min_cell, n_submissions=n_submissions
     )
+    written = write_release(tables, release, config.published_path, policy=policy.describe())
+    _record(con, release, written.sha256, policy.describe(), _max_ingested(con), protected)
     put_in_place(written, config.published_path)
-    cells = by_region.height + national.height
-    withheld = int(by_region["suppressed"].sum() + national["suppressed"].sum())
-    return ReleaseSummary(release.release_no, True, config.published_path, cells, withheld)
+    return ReleaseSummary(
+        release.release_no, True, config.published_path, protected.n_rows, protected.n_suppressed
+    )
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    release: Release,
+    sha256: str,
+    policy: str,
+    max_submission_id: int,
+    protected: ProtectedRelease,
+) -> None:
+    con.register("release_figures_frame", protected.figures)
+    con.register("release_audit_frame", protected.audit)
+    try:
+        con.execute("begin transaction")
+        try:
+            con.execute(
+                "insert into releases by name select ? as release_no, ? as published_at, "
+                "? as instrument, ? as min_cell, ? as n_submissions, ? as sha256, ? as policy, "
+                "? as max_submission_id",
+                [
+                    release.release_no,
+                    release.published_at,
+                    release.instrument,
+                    release.min_cell,
+                    release.n_submissions,
+                    sha256,
+                    policy,
+                    max_submission_id,
+                ],
+            )
+            con.execute("insert into release_figures by name select * from release_figures_frame")
+            con.execute(
+                "insert into release_audit by name "
+                "select ?::integer as release_no, * from release_audit_frame",
+                [release.release_no],
+            )
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    finally:
+        con.unregister("release_figures_frame")
+        con.unregister("release_audit_frame")
+
+
+def _max_ingested(con: duckdb.DuckDBPyConnection) -> int:
+    [(latest,)] = con.execute(
+        "select coalesce(max(submission_id), 0) from submissions where status = 'ingested'"
+    ).fetchall()
+    return int(latest)

@@ -21,6 +21,14 @@ NAME_ATTRIBUTES = (
 
 EMAIL = r"\S+@\S+"
 URL = r"(?:https?://|www\.)\S+"
+NHS_NUMBER = r"(^|\D)\d{3}[ -]?\d{3}[ -]?\d{4}(\D|$)"
+"""10 digits, as printed (3-3-4, spaced, hyphenated) or run together."""
+GMC_NUMBER = r"(^|\D)\d{7}(\D|$)"
+PHONE = r"(^|[^\d+(])\+?\(?\d[\d ().-]{6,}\d()"
+"""Any run of 8+ digits and separators: +44 7700 900123, 07700 900123, (020) 7946 0018."""
+IDENTIFIERS = (EMAIL, URL, NHS_NUMBER, GMC_NUMBER, PHONE)
+"""Removed explicitly before words are taken, so no rule below depends on digits being lost
+by accident: each is tested on its own."""
 WORD = r"\p{L}+(?:['-]\p{L}+)*"
 STOPWORDS = frozenset(
     [
@@ -82,16 +90,20 @@ def personal_names() -> frozenset[str]:
     return frozenset(names)
 
 
+def redact_identifiers(text: pl.Expr) -> pl.Expr:
+    """Blank out emails, URLs, NHS, phone and GMC numbers."""
+    for pattern in (EMAIL, URL):
+        text = text.str.replace_all(pattern, " ")
+    for pattern in (NHS_NUMBER, GMC_NUMBER, PHONE):  # keep the characters either side
+        text = text.str.replace_all(pattern, "${1} ${2}")
+    return text
+
+
 def words(frame: pl.DataFrame, text: str, keep: list[str]) -> pl.DataFrame:
     """One row per word kept from the `text` column, with the `keep` columns beside it."""
-    cleaned = (
-        pl.col(text)
-        .str.to_lowercase()
-        .str.replace_all("\u2019", "'", literal=True)
-        .str.replace_all(EMAIL, " ")
-        .str.replace_all(URL, " ")
-        .str.extract_all(WORD)
-    )
+    cleaned = redact_identifiers(
+        pl.col(text).str.to_lowercase().str.replace_all("\u2019", "'", literal=True)
+    ).str.extract_all(WORD)
     found = (
         frame.lazy()
         .select(*keep, cleaned.alias("word"))

@@ -4,16 +4,15 @@ Primary rule: a row is withheld when fewer than `min_cell` answered, or when the
 or its complement (those not positive) is between 1 and `min_cell - 1`: "13 of 14 agreed" tells
 every member that exactly one colleague disagreed.
 
-Complementary rule: within an item, a lone withheld region could be recovered as the national
-figure minus the published regions, so a second region (the smallest, then by id) is withheld
-too. This closes exact recovery through the national margin; the linear-programming audit of
-every table and release is the stronger check that builds on it."""
+Complementary suppression and the attacker's audit live in `transforms.privacy`; this module
+keeps the rule itself and the last gate before anything is written."""
 
 from __future__ import annotations
 
 import polars as pl
 
 from transforms.errors import PublishError
+from transforms.privacy import BY_REGION, NATIONAL, protect, resolve
 
 OUTCOME_COLUMNS = ("n_respondents", "n_positive", "pct_positive", "suppressed")
 
@@ -28,61 +27,46 @@ def primary_rule(min_cell: int) -> pl.Expr:
 def suppress(
     by_region: pl.DataFrame, national: pl.DataFrame, *, min_cell: int
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Apply the primary then the complementary rule; return the publishable tables."""
-    national = national.with_columns(
-        primary_rule(min_cell).alias("suppressed"),
-        (pl.col("n_respondents") < min_cell).alias("hide_n"),
+    """Protect a region table and its national margin alone (one training day, one release),
+    by the same engine as every release: primary, complementary, audited."""
+    totals = by_region.group_by("item").agg(pl.col("n_respondents", "n_positive").sum())
+    check = national.select("item", "n_respondents", "n_positive").join(
+        totals, on="item", how="full"
     )
-    by_region = by_region.with_columns(
-        primary_rule(min_cell).alias("suppressed"),
-        (pl.col("n_respondents") < min_cell).alias("hide_n"),
+    if check.filter(
+        (pl.col("n_respondents") != pl.col("n_respondents_right"))
+        | (pl.col("n_positive") != pl.col("n_positive_right"))
+        | pl.col("n_respondents").is_null()
+        | pl.col("n_respondents_right").is_null()
+    ).height:
+        raise ValueError("the national table is not the sum of the region table")
+    cells = by_region.select(
+        "item",
+        "region",
+        pl.lit(None, pl.Date).alias("training_day"),
+        pl.lit(1, pl.Int64).alias("arrival"),
+        "n_respondents",
+        "n_positive",
     )
-    by_region = _complement(by_region, national, "hide_n")
-    by_region = by_region.with_columns(pl.col("suppressed") | pl.col("hide_n"))
-    by_region = _complement(by_region, national, "suppressed")
-    return _withhold(by_region), _withhold(national)
+    protected = protect(cells, (BY_REGION, NATIONAL), resolve(min_cell=min_cell), release_no=1)
+    return protected.tables[BY_REGION.name], protected.tables[NATIONAL.name]
 
 
-def _complement(by_region: pl.DataFrame, national: pl.DataFrame, mask: str) -> pl.DataFrame:
-    """Where exactly one region is masked in an item whose national figure is shown, mask the
-    smallest other region too."""
-    lone = (
-        by_region.group_by("item")
-        .agg(pl.col(mask).sum().alias("n_masked"))
-        .join(national.select("item", pl.col(mask).alias("national_masked")), on="item")
-        .filter((pl.col("n_masked") == 1) & ~pl.col("national_masked"))
-        .select("item")
-    )
-    partner = (
-        by_region.filter(~pl.col(mask))
-        .join(lone, on="item")
-        .sort("item", "n_respondents", "region")
-        .group_by("item", maintain_order=True)
-        .first()
-        .select("item", "region", pl.lit(True).alias("partner"))
-    )
-    return (
-        by_region.join(partner, on=["item", "region"], how="left")
-        .with_columns(pl.col(mask) | pl.col("partner").fill_null(False))
-        .drop("partner")
-    )
-
-
-def _withhold(frame: pl.DataFrame) -> pl.DataFrame:
-    shown = ~pl.col("suppressed")
-    return frame.with_columns(
-        pl.when(~pl.col("hide_n")).then(pl.col("n_respondents")).alias("n_respondents"),
-        pl.when(shown).then(pl.col("n_positive")).alias("n_positive"),
-        pl.when(shown)
-        .then(100.0 * pl.col("n_positive") / pl.col("n_respondents"))
-        .alias("pct_positive"),
-    ).drop("hide_n")
-
-
-def check_published(frame: pl.DataFrame, *, min_cell: int, table: str) -> None:
-    """The last gate before writing: no shown row may break the primary rule."""
+def check_published(frame: pl.DataFrame, *, min_cell: int, table: str, rounding: int = 1) -> None:
+    """The last gate before writing: no shown row may break the primary rule. Rounded figures
+    must be multiples of the base; their complements are not exact counts, so for them the
+    complement is left to the engine, which applied the rule to the true counts."""
     shown = frame.filter(~pl.col("suppressed"))
-    unsafe = shown.filter(primary_rule(min_cell))
+    if rounding > 1:
+        n, k = pl.col("n_respondents"), pl.col("n_positive")
+        unsafe = shown.filter(
+            (n < min_cell)
+            | k.is_between(1, min_cell - 1)
+            | (n % rounding != 0)
+            | (k % rounding != 0)
+        )
+    else:
+        unsafe = shown.filter(primary_rule(min_cell))
     hidden_n_too_small = frame.filter(
         pl.col("n_respondents").is_not_null() & (pl.col("n_respondents") < min_cell)
     )

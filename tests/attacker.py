@@ -1,0 +1,135 @@
+"""An attacker written for the tests, independent of `transforms.privacy`: it reads only the
+published tables of every release (and which cells exist, which the tables themselves show) and
+asks HiGHS, through `scipy.optimize.linprog` with integrality, how far each count can move."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from scipy.optimize import linprog
+
+KEYS = ("region", "training_day")
+BIG = 10**6
+
+
+@dataclass(frozen=True)
+class Group:
+    """A set of cells, by index into the attacker's cell list."""
+
+    cells: tuple[int, ...]
+
+
+class TestAttacker:
+    __test__ = False
+
+    def __init__(
+        self, cells: pl.DataFrame, releases: Sequence[dict[str, pl.DataFrame]], rounding: int
+    ) -> None:
+        """`cells`: item, region, training_day, arrival of every cell (no counts);
+        `releases[r]`: the published tables of release r + 1."""
+        self.cells = cells.select("item", *KEYS, "arrival").to_dicts()
+        self.rounding = rounding
+        rows: list[np.ndarray] = []
+        lo: list[float] = []
+        hi: list[float] = []
+        for index in range(len(self.cells)):  # every cell a table shows holds someone
+            rows.append(self._vector((index,), pos=True, neg=True))
+            lo.append(1)
+            hi.append(BIG)
+        for number, tables in enumerate(releases, start=1):
+            for frame in tables.values():
+                for row in frame.to_dicts():
+                    members = self.members(row, number)
+                    for column, pos, neg in (("n_respondents", 1, 1), ("n_positive", 1, 0)):
+                        if row.get(column) is None:
+                            continue
+                        low, high = self._reading(row[column])
+                        rows.append(self._vector(members, pos=bool(pos), neg=bool(neg)))
+                        lo.append(low)
+                        hi.append(high)
+        self.matrix = np.array(rows)
+        self.lo = np.array(lo, dtype=float)
+        self.hi = np.array(hi, dtype=float)
+
+    def members(self, row: dict[str, object], release: int) -> tuple[int, ...]:
+        return tuple(
+            i
+            for i, cell in enumerate(self.cells)
+            if cell["item"] == row["item"]
+            and int(cell["arrival"]) <= release  # type: ignore[call-overload]
+            and all(cell[k] == row[k] for k in KEYS if k in row)
+        )
+
+    def _reading(self, shown: object) -> tuple[int, int]:
+        value = int(shown)  # type: ignore[call-overload]
+        if self.rounding == 1:
+            return value, value
+        return max(0, value - self.rounding // 2), value + (self.rounding - 1) // 2
+
+    def _vector(self, members: Sequence[int], *, pos: bool, neg: bool) -> np.ndarray:
+        vector = np.zeros(2 * len(self.cells))
+        for i in members:
+            if pos:
+                vector[2 * i] = 1
+            if neg:
+                vector[2 * i + 1] = 1
+        return vector
+
+    def interval(self, members: Sequence[int], measure: str) -> tuple[int, float]:
+        """[min, max] of a group's positive, not_positive or respondents count."""
+        objective = self._vector(members, pos=measure != "not_positive", neg=measure != "positive")
+        ends = []
+        for sign in (1, -1):
+            result = linprog(
+                sign * objective,
+                A_ub=np.vstack([self.matrix, -self.matrix]),
+                b_ub=np.concatenate([self.hi, -self.lo]),
+                bounds=(0, BIG),
+                integrality=np.ones(len(objective)),
+                method="highs",
+            )
+            assert result.status == 0, result.message
+            ends.append(round(sign * result.fun))
+        low, high = ends
+        return low, float("inf") if high >= BIG else high
+
+
+def breaches(
+    attacker: TestAttacker,
+    groups: Sequence[tuple[str, tuple[int, ...], int, int, bool]],
+    *,
+    min_cell: int,
+    protection: int,
+    protect_zeros: bool,
+) -> list[str]:
+    """Groups (label, cells, n, k, is_published_row) whose protected counts the attacker
+    narrows too far. A published row the rule protects must hide its positive and not-positive
+    counts well (and its n when n < min_cell); any other group, each count that is protected."""
+    found = []
+    low_risk = 0 if protect_zeros else 1
+
+    def risky(value: int, low: int, n: int) -> bool:
+        return min_cell > 1 and n > 0 and low <= value <= min_cell - 1
+
+    for label, members, n, k, is_row in groups:
+        counts = {"positive": k, "not_positive": n - k, "respondents": n}
+        protected_row = is_row and (
+            n < min_cell or risky(k, low_risk, n) or risky(n - k, low_risk, n)
+        )
+        for measure, value in counts.items():
+            low_end = 1 if measure == "respondents" else low_risk
+            if measure == "respondents":
+                needed = risky(n, 1, n)
+            else:
+                needed = protected_row or risky(value, low_end, n)
+            if not needed:
+                continue
+            low, high = attacker.interval(members, measure)
+            narrow = high - low < protection
+            inside = min_cell > 1 and low >= low_end and high <= min_cell - 1
+            if narrow or inside:
+                found.append(f"{label} {measure}: [{low}, {high}]")
+    return found

@@ -1,0 +1,38 @@
+"""Published tables declared as linear aggregates of one set of underlying cells.
+
+A cell is (item, region, training_day, arrival): the respondents of one region's training day
+who answered the item and whose submission was first included in release `arrival`. Each cell
+holds two unknowns for an attacker, its positive and its not-positive count. Every published
+figure is a sum of cells:
+
+- a table's row (say `outcomes_by_region` for region r, item i) in release R is the sum of the
+  cells with item i, region r and arrival <= R: n_respondents sums both unknowns, n_positive
+  the positive one;
+- the same row in an earlier release R' < R is the same sum over arrival <= R' only.
+
+Responses are append-only (a late file adds a new cell; nothing is ever changed or removed),
+so a figure published in release R' stays a true statement about the cells with arrival <= R'
+for ever. That is what makes every earlier release a constraint on this one, and differencing
+("this release minus the last") is exactly what the audit's linear programs can do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CELL_KEYS = ("region", "training_day", "arrival")
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    keys: tuple[str, ...]
+    """Cell columns the table groups by (besides item)."""
+    rank: int
+    """Cheapest to withhold first: fine tables lose least when one of their rows is withheld."""
+
+
+BY_TRAINING_DAY = Table("outcomes_by_training_day", ("region", "training_day"), 0)
+BY_REGION = Table("outcomes_by_region", ("region",), 1)
+NATIONAL = Table("outcomes_national", (), 2)
+OUTCOME_TABLES: tuple[Table, ...] = (BY_TRAINING_DAY, BY_REGION, NATIONAL)
+TABLES_BY_NAME = {table.name: table for table in OUTCOME_TABLES}

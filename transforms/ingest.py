@@ -113,6 +113,14 @@ def prepare(
         data = read_dropped(dropped, region.max_file_mb)
     except FileRejected as rejected:
         return Prepared(dropped, _sha256_of(dropped.path), problems=tuple(rejected.problems))
+    except OSError:
+        problem = Problem(
+            None,
+            None,
+            "a file that cannot be opened (a symbolic link, or not readable)",
+            "an ordinary file saved in the region's folder",
+        )
+        return Prepared(dropped, _sha256_of(dropped.path), problems=(problem,))
     sha256 = hashlib.sha256(data).hexdigest()
     source = region.source
     try:
@@ -168,7 +176,7 @@ def _sha256_of(path: Path) -> str:
     name if it cannot be opened at all."""
     try:
         digest = hashlib.sha256()
-        with path.open("rb") as f:
+        with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
         return digest.hexdigest()

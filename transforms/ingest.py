@@ -79,13 +79,17 @@ def read_dropped(dropped: DroppedFile, max_file_mb: float) -> bytes:
                     Problem(
                         None,
                         None,
-                        f"a file of {size / 1_000_000:.1f} MB",
-                        f"files up to {max_file_mb:g} MB (the region's max_file_mb); "
+                        f"a file of {_size(size)}",
+                        f"files up to {_size(max_file_mb * 1_000_000)} (the region's max_file_mb); "
                         "export only the responses of one training day or one term",
                     )
                 ]
             )
         return f.read()
+
+
+def _size(n_bytes: float) -> str:
+    return f"{n_bytes / 1_000_000:.1f} MB" if n_bytes >= 1_000_000 else f"{n_bytes / 1000:.0f} kB"
 
 
 def prepare(

@@ -105,12 +105,10 @@ def _training_day(
 def _key(export: Export, cells: pl.DataFrame, present: dict[str, str], secret: bytes) -> pl.Expr:
     if not export.response_id:
         return pl.lit(None, pl.Utf8).alias(KEY)
-    parts = list(export.response_id)
+    parts = [pl.col(c).fill_null("") for c in export.response_id]
     if export.key_includes_answers:
-        parts += list(present.values())
-    ids = cells.select(
-        pl.concat_str([pl.col(c).fill_null("") for c in parts], separator="\x1f").alias(KEY)
-    )[KEY]
+        parts += [tidy_text(pl.col(c)).str.to_lowercase().fill_null("") for c in present.values()]
+    ids = cells.select(pl.concat_str(parts, separator="\x1f").alias(KEY))[KEY]
     first = cells[export.response_id[0]]
     ids = pl.select(pl.when(first.is_not_null()).then(ids)).to_series().alias(KEY)
     return pl.lit(keyed_hashes(ids, secret))

@@ -300,7 +300,8 @@ def test_an_export_from_another_tool_is_named_not_misread(tmp_path: Path):
 def test_over_size_files_are_refused_unread(tmp_path: Path):
     data = csv_bytes([["training_day", *ITEMS]] + [["2026-01-07", *AGREE, "x"]] * 5000)
     p = prepared(tmp_path, data, max_file_mb=0.01)
-    assert "MB" in p.problems[0].found and "max_file_mb" in p.problems[0].allowed
+    assert p.problems[0].found == "a file of 280 kB"
+    assert "up to 10 kB (the region's max_file_mb)" in p.problems[0].allowed
 
 
 def test_auto_says_which_tool_it_chose(tmp_path: Path):

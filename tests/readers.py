@@ -9,22 +9,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fixtures.tool_exports import STATEMENTS as LIKERT_STATEMENTS
+from fixtures.tool_exports import WORDS_QUESTION
 from schemas.config import Config
 from schemas.instrument import load_instrument
 from transforms.drop import DroppedFile
 from transforms.ingest import Prepared, prepare
 
 SECRET = b"k" * 32
-STATEMENTS = {
-    "effective_use": "The group was an effective use of training time",
-    "keen_to_continue": "I would like the group to continue",
-    "adapt_to_challenges": "The group helped me adapt to work-related challenges",
-    "learn_from_others": "I valued learning from the experiences of others",
-    "peer_support": "I feel more supported by my peers",
-    "less_isolated": "I feel less isolated at work",
-    "self_awareness": "The group increased my self-awareness and insight",
-    "three_words": "Three words that describe the group",
-}
+STATEMENTS = {**LIKERT_STATEMENTS, "three_words": WORDS_QUESTION}
+"""Every item's column as Microsoft Forms heads it: the statement text."""
 
 
 def config_for(tmp_path: Path, **region: Any) -> Config:

@@ -322,3 +322,21 @@ def test_the_keyed_hash_depends_on_the_secret_and_never_holds_the_id(tmp_path: P
     hashed = keyed_hashes(ids, secret)
     assert hashed[1] is None and "R_1" not in hashed[0]
     assert hashed[0] != keyed_hashes(ids, b"x" * 32)[0]
+
+
+def test_a_long_report_lists_the_first_problems_and_counts_the_rest(tmp_path: Path):
+    from transforms.drop import MAX_REPORTED_PROBLEMS, DroppedFile, rejection_report
+
+    header = ["Respondent ID", "Collector ID", "End Date", "Email Address", "Q", *[""] * 7]
+    row2 = ["", "", "", "", *STATEMENTS.values()]
+    rows = [[str(10**10 + i), "9", "01/07/2026 10:00:00 AM", "a@b.c", *["Agreed"] * 7, ""]
+            for i in range(40)]  # fmt: skip
+    p = prepared(tmp_path, csv_bytes([header, row2, *rows]), source="surveymonkey",
+                 training_day="completed", items=STATEMENTS)  # fmt: skip
+    assert len(p.problems) == 280 > MAX_REPORTED_PROBLEMS
+    assert (p.problems[0].row, p.problems[0].column) in {(3, s) for s in STATEMENTS.values()}
+    report = rejection_report(DroppedFile("r", tmp_path / "x.csv"), list(p.problems), "Region")
+    assert "Problems: 280" in report
+    assert report.count("found 'Agreed'") == MAX_REPORTED_PROBLEMS
+    assert "- ... and 80 more problems not listed" in report
+    assert "a@b.c" not in report

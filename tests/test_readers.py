@@ -155,6 +155,14 @@ def test_surveymonkey_names_matrix_columns_by_row_2_and_single_columns_by_row_1(
     assert export.response_id == ("Respondent ID",)
 
 
+def test_a_blank_header_is_named_by_its_spreadsheet_column():
+    data = csv_bytes([["training_day", *[""] * 27], ["2026-01-07", *["x"] * 27]])
+    columns = read_export(read_grid(data), "template").cells.columns
+    assert columns[2] == "(blank header, column B)"
+    assert columns[28] == "(blank header, column AB)"
+    assert columns[3] == "(blank header, column C)"
+
+
 def test_trailing_blank_rows_are_not_respondents():
     data = csv_bytes([["training_day", "effective_use"], ["2026-01-07", "Agree"], ["", ""]])
     export = read_export(read_grid(data + b",\r\n\r\n"), "template")
@@ -295,6 +303,9 @@ def test_an_export_from_another_tool_is_named_not_misread(tmp_path: Path):
     header = ["Respondent ID", "Collector ID", "Start Date", "End Date"]
     p = prepared(tmp_path, csv_bytes([header, ["", "", "", ""]]), source="qualtrics")
     assert "an export from surveymonkey" in p.problems[0].found
+    template_region = prepared(tmp_path, xlsx(ms_forms_rows()), "export.xlsx")
+    [problem] = template_region.problems
+    assert problem.found == "an export from ms-forms, but this region is set up for template"
 
 
 def test_over_size_files_are_refused_unread(tmp_path: Path):

@@ -182,17 +182,27 @@ def detect(grid: pl.DataFrame) -> str:
 def check_shape(grid: pl.DataFrame, tool: str) -> None:
     """A file that is plainly another tool's export is named as such, not misread."""
     found = _shapes(_row(grid, 0))
-    if tool != "template" and len(found) == 1 and found[0] != tool:
+    if len(found) == 1 and found[0] != tool:
         raise refuse(
             f"an export from {found[0]}, but this region is set up for {tool}",
             f"an export from {tool}, or ask the operator to change the region's source",
         )
 
 
+def _letters(index: int) -> str:
+    """A column's letters as a spreadsheet shows them: 0 -> A, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
 def read_export(grid: pl.DataFrame, tool: str) -> Export:
     """Name the grid's columns as the region sees them and number its rows as in its tool."""
     layout = LAYOUTS[tool](grid)
-    names = [n or f"(blank header {i + 1})" for i, n in enumerate(layout.names)]
+    names = [n or f"(blank header, column {_letters(i)})" for i, n in enumerate(layout.names)]
     unique, seen, duplicated = [], {}, set()
     for name in names:
         seen[name] = seen.get(name, 0) + 1
@@ -205,8 +215,7 @@ def read_export(grid: pl.DataFrame, tool: str) -> Export:
         .with_columns(pl.col(ROW).cast(pl.Int64))
         .slice(layout.header_rows)
     )
-    written = [c for c in unique]
-    cells = cells.filter(pl.any_horizontal(pl.col(written).str.strip_chars().ne("")))
+    cells = cells.filter(pl.any_horizontal(pl.col(unique).str.strip_chars().ne("")))
     cells = cells.with_columns(
         (layout.partial if layout.partial is not None else pl.lit(False)).alias(PARTIAL)
     )

@@ -351,3 +351,18 @@ def test_a_long_report_lists_the_first_problems_and_counts_the_rest(tmp_path: Pa
     assert report.count("found 'Agreed'") == MAX_REPORTED_PROBLEMS
     assert "- ... and 80 more problems not listed" in report
     assert "a@b.c" not in report
+
+
+def test_a_damaged_response_key_is_the_operators_error_not_the_regions(tmp_path: Path):
+    from schemas.instrument import load_instrument
+    from tests.readers import config_for
+    from transforms.drop import DroppedFile
+    from transforms.errors import ConfigError
+    from transforms.ingest import prepare
+
+    (tmp_path / "warehouse").mkdir()
+    (tmp_path / "warehouse" / "response-keys.secret").write_bytes(b"short")
+    path = tmp_path / "export.csv"
+    path.write_bytes(csv_bytes([["training_day", *ITEMS], ["2026-01-07", *AGREE, "calm"]]))
+    with pytest.raises(ConfigError, match="restore it"):
+        prepare(DroppedFile("r", path), config_for(tmp_path), load_instrument())

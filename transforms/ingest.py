@@ -126,14 +126,14 @@ def prepare(
         )
         return Prepared(dropped, _sha256_of(dropped.path), problems=(problem,))
     sha256 = hashlib.sha256(data).hexdigest()
+    if secret is None:  # an operator's error if it fails (ConfigError), not the region's
+        secret = load_or_create_secret(secret_path(config.paths.warehouse))
     source = region.source
     try:
         grid = read_grid(data)
         source = detect(grid) if region.source == "auto" else region.source
         check_shape(grid, source)
         export = read_export(grid, source)
-        if secret is None:
-            secret = load_or_create_secret(secret_path(config.paths.warehouse))
         mapped = map_export(export, region, instrument, dropped.path.name, secret)
         try:
             valid = validate_rows(mapped.rows, instrument)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
+from transforms.errors import ConfigError
+
 SECRET_FILE = "response-keys.secret"
 SECRET_BYTES = 32
 
@@ -35,9 +37,15 @@ def load_or_create_secret(path: Path) -> bytes:
             pass
         finally:
             temporary.unlink()
-    secret = path.read_bytes()
+    try:
+        secret = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"the response key {path} cannot be read: {exc.strerror}") from None
     if len(secret) != SECRET_BYTES:
-        raise ValueError(f"{path} is not a reflect-eval response key")
+        raise ConfigError(
+            f"{path} is not a reflect-eval response key ({SECRET_BYTES} bytes); restore it from "
+            "the warehouse's backup (a new key would not recognise responses already ingested)"
+        )
     return secret
 
 

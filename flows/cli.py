@@ -72,6 +72,45 @@ def run(
 
 
 @app.command()
+def check(
+    file: Annotated[Path, typer.Argument(help="The export to check.", dir_okay=False)],
+    region: Annotated[str, typer.Option("--region", "-r", help="The region's id.")],
+    config: ConfigOption = Path("reflect-eval.toml"),
+) -> None:
+    """Read and validate one export as a run would, without storing anything; print its report.
+
+    Exit 0 if the file would be ingested, 1 if it would be rejected."""
+    from transforms.check import check_file
+
+    try:
+        report, accepted = check_file(file, region, config)
+    except ReflectEvalError as error:
+        raise fail(error) from None
+    typer.echo(report, nl=False)
+    raise typer.Exit(0 if accepted else 1)
+
+
+@app.command()
+def template(
+    region: Annotated[str, typer.Option("--region", "-r", help="The region's id.")],
+    config: ConfigOption = Path("reflect-eval.toml"),
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Where to write it.", dir_okay=False)
+    ] = None,
+) -> None:
+    """Write the blank template CSV a region can fill by hand (never overwrites a file)."""
+    from transforms.check import write_template
+
+    try:
+        written, note = write_template(region, config, out)
+    except ReflectEvalError as error:
+        raise fail(error) from None
+    if note:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"wrote {written}")
+
+
+@app.command()
 def serve(
     config: ConfigOption = Path("reflect-eval.toml"),
     cron: Annotated[

@@ -21,6 +21,7 @@ from transforms.ingest import FileOutcome, Prepared, prepare, record
 from transforms.load import create_restricted_tables, open_warehouse
 from transforms.privacy import lowerings
 from transforms.release import ReleaseSummary, needs_release, publish_release
+from transforms.response_keys import load_or_create_secret, secret_path
 
 BATCH_SIZE = 50
 
@@ -49,9 +50,11 @@ def find_files(config: Config) -> tuple[list[DroppedFile], list[str]]:
 
 @task(cache_policy=NO_CACHE)
 def prepare_batch(batch: list[DroppedFile], config: Config) -> list[Prepared]:
-    """Read, validate and de-identify a batch of files (no writes)."""
+    """Read, validate and de-identify a batch of files (no writes but the response key)."""
     instrument = load_instrument(config.instrument)
-    return [prepare(dropped, config, instrument) for dropped in batch]
+    # Loaded here, never passed as a task parameter: Prefect records those.
+    secret = load_or_create_secret(secret_path(config.paths.warehouse))
+    return [prepare(dropped, config, instrument, secret=secret) for dropped in batch]
 
 
 @task(cache_policy=NO_CACHE)

@@ -14,11 +14,18 @@ def print_summary(summary: RunSummary) -> None:
     for outcome in summary.files:
         line = f"{outcome.status:>9}  {outcome.file}"
         if outcome.status == "ingested":
-            line += f"  ({outcome.n_responses} responses, {outcome.n_left_out} left out)"
+            line += f"  ({outcome.n_responses} responses, {outcome.n_left_out} left out"
+            if outcome.n_repeated:
+                line += f", {outcome.n_repeated} already ingested from an earlier export"
+            line += ")"
+            if outcome.source:
+                line += f"  [{outcome.source}]"
             if outcome.dropped_columns:
                 line += f"  dropped columns: {', '.join(outcome.dropped_columns)}"
         elif outcome.status == "rejected":
             line += f"  ({outcome.n_problems} problem(s); report: {outcome.report})"
+            if outcome.source:
+                line += f"  [{outcome.source}]"
         elif outcome.note:
             line += f"  ({outcome.note})"
         typer.echo(line)

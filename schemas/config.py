@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from schemas.instrument import DEFAULT_INSTRUMENT
+from schemas.instrument import DEFAULT_INSTRUMENT, load_instrument
 from transforms.errors import ConfigError
 from transforms.privacy.policy import DEFAULT_POLICY, PRESETS, Policy, lowerings, resolve
 
@@ -17,6 +17,12 @@ DEFAULT_MIN_CELL = 3
 """As the GMC National Training Survey and the SDC Handbook: nothing describing fewer than 3."""
 
 REGION_ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+
+Source = Literal[
+    "template", "ms-forms", "google-forms", "surveymonkey", "qualtrics", "redcap", "auto"
+]
+TRAINING_DAY_PATTERN = r"^(filename|completed|column:.+)$"
+DEFAULT_MAX_FILE_MB = 25.0
 
 
 class Paths(BaseModel):
@@ -68,9 +74,30 @@ class Privacy(BaseModel):
 
 
 class Region(BaseModel):
+    """A region, the survey tool it exports from, and how its export maps onto the instrument."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1)
+    source: Source = "template"
+    """The tool whose export the region drops; "auto" detects it from the header shape."""
+    training_day: str = Field(default="column:training_day", pattern=TRAINING_DAY_PATTERN)
+    """"filename" (name starts YYYY-MM-DD), "column:<header>", or "completed" (completion date)."""
+    items: dict[str, str] = Field(default_factory=dict)
+    """Instrument item id -> the export's column header; an item not listed is its own header."""
+    codes: dict[str, str] = Field(default_factory=dict)
+    """The export's answer codes -> scale labels, when the tool's codes are not 1-5 in order."""
+    max_file_mb: float = Field(default=DEFAULT_MAX_FILE_MB, gt=0)
+    """Files bigger than this are refused unread."""
+
+    def column_of(self, item: str) -> str:
+        """The header of an item's column in this region's export."""
+        return self.items.get(item, item)
+
+    @property
+    def training_day_column(self) -> str | None:
+        kind, _, header = self.training_day.partition(":")
+        return header if kind == "column" else None
 
 
 class Config(BaseModel):
@@ -131,4 +158,27 @@ def load_config(path: Path | str) -> Config:
             for err in exc.errors()
         )
         raise ConfigError(f"config file {str(path)!r}: {problems}") from None
+    _check_regions_against_instrument(config, path)
     return config.model_copy(update={"paths": _anchor(config.paths, path.parent.resolve())})
+
+
+def _check_regions_against_instrument(config: Config, path: Path) -> None:
+    """Item mappings name real items; code overrides name real labels."""
+    instrument = load_instrument(config.instrument)
+    labels = {label.lower() for label in instrument.scale.labels}
+    problems = []
+    for rid, region in config.regions.items():
+        unknown = sorted(set(region.items) - set(instrument.item_ids))
+        if unknown:
+            problems.append(
+                f"regions.{rid}.items: {unknown} are not items of {instrument.id} "
+                f"({', '.join(instrument.item_ids)})"
+            )
+        bad = sorted(code for code, label in region.codes.items() if label.lower() not in labels)
+        if bad:
+            problems.append(
+                f"regions.{rid}.codes: codes {bad} map to labels not on the scale "
+                f"({', '.join(instrument.scale.labels)})"
+            )
+    if problems:
+        raise ConfigError(f"config file {str(path)!r}: {'; '.join(problems)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +45,9 @@ def answered_row(day: str = "2026-01-07", answer: str = "Agree", words: str = "s
 @pytest.fixture(scope="session")
 def instrument() -> Instrument:
     return load_instrument()
+
+
+@pytest.fixture(scope="session")
+def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One Prefect home for the session: later runs start warm."""
+    return tmp_path_factory.mktemp("prefect-home")

@@ -4,6 +4,7 @@ canaries in everything it leaves behind."""
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -71,11 +72,15 @@ def sqlite_text(path: Path) -> str:
 
 
 def leaks(canaries: Iterable[str], texts: dict[str, str]) -> list[str]:
-    """Where any canary (or, case-blind, any part of a planted name) appears."""
-    found = []
-    for where, text in texts.items():
-        lowered = text.lower()
-        for canary in canaries:
-            if canary in text or canary.lower() in lowered:
-                found.append(f"{canary!r} in {where}")
-    return found
+    """Where any canary appears, in any case, as itself: not inside a longer word or number
+    ("Eric" in "numeric", a GMC number inside a float's digits are coincidences, not leaks)."""
+    patterns = {
+        canary: re.compile(rf"(?<![\w.]){re.escape(canary)}(?!\w)", re.IGNORECASE)
+        for canary in canaries
+    }
+    return [
+        f"{canary!r} in {where}"
+        for where, text in texts.items()
+        for canary, pattern in patterns.items()
+        if pattern.search(text)
+    ]

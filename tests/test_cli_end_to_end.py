@@ -20,12 +20,6 @@ from tests.e2e import duckdb_text, leaks, query, reflect_eval, sqlite_text
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="session")
-def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One Prefect home for the session: later runs start warm."""
-    return tmp_path_factory.mktemp("prefect-home")
-
-
 def outcomes(published: Path, table: str) -> pl.DataFrame:
     return query(published, f"select * from {table}")
 

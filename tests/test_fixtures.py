@@ -314,3 +314,19 @@ def test_committed_samples_are_current_and_have_one_fault_each(tmp_path: Path) -
     ]
     assert "peer_support" not in read_rows(SAMPLES / "bad-missing-column.csv")[0]
     assert "" in [row["training_day"] for row in read_rows(SAMPLES / "bad-blank-training-day.csv")]
+
+
+def test_committed_tool_samples_and_broken_corpus_are_current(tmp_path: Path) -> None:
+    from fixtures.broken import BROKEN, write_broken
+    from fixtures.tool_exports import SAMPLE_TOOLS, write_tool_samples
+
+    committed = SAMPLES.parent
+    written = write_tool_samples(tmp_path)
+    assert sorted(p.parent.name for p in written) == sorted(SAMPLE_TOOLS)
+    for path in written:
+        assert path.read_bytes() == (committed / path.parent.name / path.name).read_bytes(), path
+    broken = write_broken(tmp_path / "broken")
+    assert len(broken) == len(BROKEN) >= 15
+    assert sorted(p.name for p in (committed / "broken").iterdir()) == sorted(BROKEN)
+    for path in broken:
+        assert path.read_bytes() == (committed / "broken" / path.name).read_bytes(), path.name

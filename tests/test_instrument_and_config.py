@@ -90,6 +90,11 @@ def test_min_cell_one_is_allowed_but_marked_as_lowered(tmp_path: Path):
         ("[regions.kss\n", "not valid TOML"),
         ('[privacy]\npolicy = "strict"\n[regions.kss]\nname = "K"\n', "privacy.policy"),
         ('[privacy]\nrounding = 0\n[regions.kss]\nname = "K"\n', "privacy.rounding"),
+        ('[regions.kss]\nname = "K"\nsource = "typeform"\n', "regions.kss.source"),
+        ('[regions.kss]\nname = "K"\ntraining_day = "yesterday"\n', "regions.kss.training_day"),
+        ('[regions.kss]\nname = "K"\nmax_file_mb = 0\n', "regions.kss.max_file_mb"),
+        ('[regions.kss]\nname = "K"\n[regions.kss.items]\nusefulness = "Q1"\n', "usefulness"),
+        ('[regions.kss]\nname = "K"\n[regions.kss.codes]\n"1" = "Meh"\n', "regions.kss.codes"),
     ],
 )
 def test_a_bad_config_names_the_key_at_fault(tmp_path: Path, text: str, message: str):
@@ -100,3 +105,24 @@ def test_a_bad_config_names_the_key_at_fault(tmp_path: Path, text: str, message:
 def test_a_missing_config_file_is_a_config_error(tmp_path: Path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "absent.toml")
+
+
+def test_a_region_of_an_old_config_reads_the_template(tmp_path: Path):
+    region = load_config(write(tmp_path, '[regions.kss]\nname = "KSS"\n')).regions["kss"]
+    assert region.source == "template"
+    assert region.training_day == "column:training_day"
+    assert region.training_day_column == "training_day"
+    assert region.column_of("peer_support") == "peer_support"
+    assert region.codes == {} and region.max_file_mb == 25
+
+
+def test_a_survey_tool_region_maps_items_to_its_headers(tmp_path: Path):
+    text = (
+        '[regions.wales]\nname = "Wales"\nsource = "qualtrics"\ntraining_day = "filename"\n'
+        '[regions.wales.items]\neffective_use = "Q1_1"\n'
+        '[regions.wales.codes]\n"1" = "strongly agree"\n'
+    )
+    region = load_config(write(tmp_path, text)).regions["wales"]
+    assert region.column_of("effective_use") == "Q1_1"
+    assert region.column_of("peer_support") == "peer_support"
+    assert region.training_day_column is None

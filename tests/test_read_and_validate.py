@@ -85,7 +85,6 @@ def test_a_missing_column_does_not_hide_the_faults_in_the_others(instrument: Ins
     ("data", "found"),
     [
         (b"", "an empty file"),
-        ("training_day,effective_use\n2026-01-07,Agr\xe9e\n".encode("cp1252"), "not UTF-8"),
         (b"\x00\x01\x02binary junk\x00", "binary"),
         (b"training_day,effective_use\n2026-01-07,Agree,extra,cells\n", "cannot be read"),
     ],
@@ -108,3 +107,14 @@ def test_validation_keeps_cells_as_text_and_does_not_reorder(instrument: Instrum
     valid = validate_rows(read_template(template_csv(rows)), instrument)
     assert valid.rows["training_day"].dtype == pl.Utf8
     assert valid.rows["training_day"].to_list() == [f"2026-01-{d:02d}" for d in range(1, 10)]
+
+
+def test_windows_1252_from_excel_is_decoded_not_rejected(instrument: Instrument):
+    """Issue 3: Excel's "CSV (Comma delimited)" writes Windows-1252; it is read, and a wrong
+    answer in it is reported as the region typed it."""
+    rows = [answered_row(words="café, naïve, calm"), answered_row(answer="Agrée")]
+    data = template_csv(rows).decode("utf-8").encode("cp1252")
+    frame = read_template(data)
+    assert frame["three_words"].to_list()[0] == "café, naïve, calm"
+    problems = problems_of(data, instrument)
+    assert {(p.row, p.found) for p in problems} == {(3, "'Agrée'")}

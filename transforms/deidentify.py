@@ -12,7 +12,6 @@ import polars as pl
 from schemas.instrument import Instrument
 from schemas.stages import Answers, Words
 from transforms.likert import answer_code
-from transforms.read import ROW
 from transforms.scrub import words
 from transforms.validate import TRAINING_DAY
 
@@ -25,12 +24,14 @@ class Deidentified:
     """One row per kept free-text word: response_no, training_day, item, word."""
     n_responses: int
     dropped_columns: tuple[str, ...]
+    keys: pl.DataFrame | None = None
+    """response_no and key_hash (keyed hash of the tool's response id), when the tool has ids."""
 
 
 def deidentify(rows: pl.DataFrame, instrument: Instrument) -> Deidentified:
     """Turn validated rows into de-identified long tables; no other column survives."""
     declared = {TRAINING_DAY, *instrument.item_ids}
-    dropped = tuple(c for c in rows.columns if c not in declared and c != ROW)
+    dropped = tuple(c for c in rows.columns if c not in declared and not c.startswith("__"))
     keys = ["response_no", TRAINING_DAY]
     coded = rows.select(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int32).alias("response_no"),

@@ -73,6 +73,14 @@ def write_rejection_report(
     target: Path, dropped: DroppedFile, problems: list[Problem], region_name: str | None
 ) -> Path:
     """The plain-language report a region reads beside its rejected file."""
+    path = report_path(target)
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(rejection_report(dropped, problems, region_name), encoding="utf-8")
+    return path
+
+
+def rejection_report(dropped: DroppedFile, problems: list[Problem], region_name: str | None) -> str:
+    """Every problem at once (capped with a count), rows and headers as in the region's tool."""
     shown = problems[:MAX_REPORTED_PROBLEMS]
     region = f"{dropped.region} ({region_name})" if region_name else dropped.region
     lines = [
@@ -83,14 +91,12 @@ def write_rejection_report(
         f"Checked:  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"Problems: {len(problems)}",
         "",
-        "Rows are numbered as in your spreadsheet (the header is row 1). Fix every problem below,",
-        "then drop the corrected file in your region's folder again.",
+        "Rows are numbered as in your survey tool's export (header rows counted: row 1 is the",
+        "first header row) and columns are named by their headers in your file. Fix every",
+        "problem below, then drop the corrected file in your region's folder again.",
         "",
         *(f"- {problem.describe()}" for problem in shown),
     ]
     if len(problems) > len(shown):
         lines.append(f"- ... and {len(problems) - len(shown)} more problems not listed")
-    path = report_path(target)
-    path.parent.mkdir(exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return "\n".join(lines) + "\n"

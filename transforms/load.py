@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +23,7 @@ RESTRICTED_TABLES = (
     "releases",
     "release_figures",
     "release_audit",
+    "response_keys",
 )
 
 
@@ -40,6 +41,7 @@ class SubmissionRecord:
     n_problems: int = 0
     dropped_columns: tuple[str, ...] = field(default=())
     duplicate_of: int | None = None
+    n_repeated: int = 0
 
 
 @contextmanager
@@ -84,6 +86,8 @@ def record_submission(
 ) -> int:
     """Write the ledger row and, for an ingested file, its de-identified rows: all or nothing."""
     incoming = {"incoming_responses": data.answers, "incoming_words": data.words} if data else {}
+    if data is not None and data.keys is not None:
+        incoming["incoming_keys"] = data.keys
     for name, frame in incoming.items():
         con.register(name, frame)
     try:
@@ -93,6 +97,8 @@ def record_submission(
             if data is not None:
                 con.execute(_INSERT_RESPONSES, [submission_id, record.region])
                 con.execute(_INSERT_WORDS, [submission_id, record.region])
+                if "incoming_keys" in incoming:
+                    con.execute(_INSERT_KEYS, [record.region, submission_id])
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
@@ -116,13 +122,41 @@ def _ledger_row(record: SubmissionRecord) -> list[object]:
         record.n_problems,
         list(record.dropped_columns),
         record.duplicate_of,
+        record.n_repeated,
     ]
+
+
+def without_repeats(
+    con: duckdb.DuckDBPyConnection, region: str, data: Deidentified
+) -> tuple[Deidentified, int]:
+    """Leave out responses whose keyed id this region already sent in an earlier export."""
+    if data.keys is None or data.keys.is_empty():
+        return data, 0
+    con.register("incoming_keys", data.keys)
+    try:
+        repeated = con.sql(
+            "select k.response_no from incoming_keys k "
+            "semi join response_keys s on s.key_hash = k.key_hash and s.region = $region",
+            params={"region": region},
+        ).pl()
+    finally:
+        con.unregister("incoming_keys")
+    if repeated.is_empty():
+        return data, 0
+    fresh = replace(
+        data,
+        answers=data.answers.join(repeated, on="response_no", how="anti"),
+        words=data.words.join(repeated, on="response_no", how="anti"),
+        keys=data.keys.join(repeated, on="response_no", how="anti"),
+        n_responses=data.n_responses - repeated.height,
+    )
+    return fresh, repeated.height
 
 
 _INSERT_SUBMISSION = (
     "insert into submissions (region, file_name, stored_as, sha256, received_at, status, "
-    "n_responses, n_left_out, n_problems, dropped_columns, duplicate_of) "
-    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning submission_id"
+    "n_responses, n_left_out, n_problems, dropped_columns, duplicate_of, n_repeated) "
+    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning submission_id"
 )
 _INSERT_RESPONSES = (
     "insert into responses by name "
@@ -131,4 +165,8 @@ _INSERT_RESPONSES = (
 _INSERT_WORDS = (
     "insert into free_text_words by name "
     "select ?::integer as submission_id, ?::varchar as region, * from incoming_words"
+)
+_INSERT_KEYS = (
+    "insert into response_keys (region, key_hash, submission_id) "
+    "select ?::varchar, key_hash, ?::integer from incoming_keys"
 )

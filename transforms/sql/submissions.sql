@@ -12,7 +12,11 @@ create table if not exists submissions (
     status          varchar not null check (status in ('ingested', 'rejected', 'duplicate')),
     n_responses     integer not null default 0,
     n_left_out      integer not null default 0,  -- rows with no answer (partial or blank)
+    n_repeated      integer not null default 0,  -- responses already ingested from an earlier export
     n_problems      integer not null default 0,
     dropped_columns varchar[] not null default [],  -- names only, never values
     duplicate_of    integer
 );
+
+-- Warehouses made before response ids were keyed.
+alter table submissions add column if not exists n_repeated integer default 0;

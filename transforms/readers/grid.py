@@ -1,0 +1,146 @@
+"""A region's file as a grid of text cells, whatever it was saved as: checked for what it really
+is first (workbook, legacy or protected workbook, web page, binary junk), then decoded.
+
+Header rows are left in the grid: which rows are headers is each tool's business (`tools.py`)."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import fastexcel
+import polars as pl
+from charset_normalizer import from_bytes
+
+from transforms.problems import FileRejected, Problem
+
+ZIP_SIGNATURE = b"PK\x03\x04"
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+MAX_UNZIPPED_RATIO = 100
+"""Real .xlsx files unzip to 5-20 times their size; a zip bomb to thousands."""
+MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_CONTROL_SHARE = 0.01
+SEPARATORS = (",", ";", "\t")
+
+
+def refuse(found: str, allowed: str) -> FileRejected:
+    return FileRejected([Problem(None, None, found, allowed)])
+
+
+SAVE_AS = "save the export as .xlsx (Excel Workbook) or .csv (CSV UTF-8) and drop that file"
+
+
+def read_grid(data: bytes) -> pl.DataFrame:
+    """Every row of the first sheet (or the CSV) as text, header rows included, one column per
+    position (`column_0`, ...). Blank lines stay, so positions are the region's row numbers."""
+    if data.strip() == b"":
+        raise refuse("an empty file", "the export's header row(s) and one row per respondent")
+    if data.startswith(ZIP_SIGNATURE):
+        return _workbook(data)
+    if data.startswith(OLE_SIGNATURE):
+        raise refuse(
+            "a password-protected workbook or an old-format .xls file",
+            f"remove the password (File > Info > Protect Workbook); {SAVE_AS}",
+        )
+    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<table", b"<meta")):
+        raise refuse("a web page (HTML or XML) saved with a spreadsheet's name", SAVE_AS)
+    return _csv(decode(data))
+
+
+def _workbook(data: bytes) -> pl.DataFrame:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            names = {m.filename for m in members}
+            unzipped = sum(m.file_size for m in members)
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise refuse(
+            "a damaged or incomplete workbook (the zip inside is broken)", SAVE_AS
+        ) from None
+    if unzipped > MAX_UNZIPPED_BYTES or unzipped > MAX_UNZIPPED_RATIO * max(len(data), 1):
+        raise refuse(
+            f"a workbook that would unzip to {unzipped // 1_000_000} MB from "
+            f"{max(len(data) // 1000, 1)} kB, out of proportion to a survey export",
+            "an export straight from the survey tool",
+        )
+    if "xl/workbook.xml" not in names:
+        raise refuse("a zip archive that is not an Excel workbook", SAVE_AS)
+    try:
+        reader = fastexcel.read_excel(data)
+        sheet = reader.load_sheet(0, header_row=None, dtypes="string")
+        frame = sheet.to_polars()
+    except Exception:  # calamine's errors have no common base class
+        raise refuse("a workbook whose first sheet cannot be read", SAVE_AS) from None
+    if frame.width == 0 or frame.height == 0:
+        raise refuse("a workbook whose first sheet is empty", "the responses on the first sheet")
+    return _positional(frame.select(pl.all().cast(pl.Utf8)))
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM, or UTF-16 with BOM); else Windows-1252 as Excel's "CSV (Comma
+    delimited)" writes, when the detector agrees the bytes are text at all."""
+    text: str | None = None
+    for bom, encoding in (
+        (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
+        if data.startswith(bom):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                raise refuse("text that is not valid " + encoding.upper(), SAVE_AS) from None
+            break
+    if text is None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = _legacy_text(data)
+    if "\x00" in text or len(CONTROL.findall(text[:65536])) > MAX_CONTROL_SHARE * min(
+        len(text), 65536
+    ):
+        raise refuse("binary content, not a text (CSV) file", SAVE_AS)
+    return text
+
+
+def _legacy_text(data: bytes) -> str:
+    best = from_bytes(data[:65536]).best()
+    if best is None or b"\x00" in data:
+        raise refuse("binary content, not a text (CSV) file", SAVE_AS)
+    for encoding in ("cp1252", best.encoding):
+        try:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    raise refuse("text in an encoding that cannot be recognised", SAVE_AS)
+
+
+def separator(text: str) -> str:
+    """The delimiter of the first line: `,`, or `;` as European Excel writes, or tab."""
+    first = re.sub(r'"[^"]*"', "", text.split("\n", 1)[0])
+    return max(SEPARATORS, key=first.count)
+
+
+def _csv(text: str) -> pl.DataFrame:
+    try:
+        frame = pl.read_csv(
+            io.StringIO(text),
+            separator=separator(text),
+            has_header=False,
+            infer_schema=False,
+            truncate_ragged_lines=False,
+            raise_if_empty=True,
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise refuse(
+            f"a CSV layout that cannot be read ({type(exc).__name__})",
+            "the same number of columns on every row, as the survey tool exports it",
+        ) from None
+    return _positional(frame)
+
+
+def _positional(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.rename({old: f"column_{i}" for i, old in enumerate(frame.columns)})

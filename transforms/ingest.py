@@ -8,6 +8,7 @@ import logging
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -188,6 +189,18 @@ def _sha256_of(path: Path) -> str:
         return hashlib.sha256(str(path).encode()).hexdigest()
 
 
+def _ledger(prepared: Prepared, status: str, target: Path, **counts: Any) -> SubmissionRecord:
+    """The ledger row for a file about to be filed at `target`."""
+    return SubmissionRecord(
+        region=prepared.dropped.region,
+        file_name=prepared.dropped.path.name,
+        sha256=prepared.sha256,
+        status=status,
+        stored_as=str(target),
+        **counts,
+    )
+
+
 def record(con: duckdb.DuckDBPyConnection, prepared: Prepared, config: Config) -> FileOutcome:
     """Write the file's rows and ledger entry in one transaction, then move it out of the way."""
     dropped = prepared.dropped
@@ -196,17 +209,7 @@ def record(con: duckdb.DuckDBPyConnection, prepared: Prepared, config: Config) -
         target = destination(dropped, REJECTED)
         problems = list(prepared.problems)
         report = write_rejection_report(target, dropped, problems, region.name if region else None)
-        record_submission(
-            con,
-            SubmissionRecord(
-                region=dropped.region,
-                file_name=dropped.path.name,
-                sha256=prepared.sha256,
-                status="rejected",
-                stored_as=str(target),
-                n_problems=len(problems),
-            ),
-        )
+        record_submission(con, _ledger(prepared, "rejected", target, n_problems=len(problems)))
         file_away(dropped, target)
         return FileOutcome(
             dropped.name,
@@ -220,17 +223,7 @@ def record(con: duckdb.DuckDBPyConnection, prepared: Prepared, config: Config) -
     earlier = find_ingested(con, prepared.sha256)
     if earlier is not None:
         earlier_id, earlier_region, earlier_name = earlier
-        record_submission(
-            con,
-            SubmissionRecord(
-                region=dropped.region,
-                file_name=dropped.path.name,
-                sha256=prepared.sha256,
-                status="duplicate",
-                stored_as=str(target),
-                duplicate_of=earlier_id,
-            ),
-        )
+        record_submission(con, _ledger(prepared, "duplicate", target, duplicate_of=earlier_id))
         file_away(dropped, target)
         return FileOutcome(
             dropped.name,
@@ -243,12 +236,10 @@ def record(con: duckdb.DuckDBPyConnection, prepared: Prepared, config: Config) -
     n_repeated = prepared.n_repeated + n_earlier
     record_submission(
         con,
-        SubmissionRecord(
-            region=dropped.region,
-            file_name=dropped.path.name,
-            sha256=prepared.sha256,
-            status="ingested",
-            stored_as=str(target),
+        _ledger(
+            prepared,
+            "ingested",
+            target,
             n_responses=data.n_responses,
             n_left_out=prepared.n_left_out,
             dropped_columns=data.dropped_columns,

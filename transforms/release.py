@@ -20,7 +20,6 @@ from transforms.publish import Release, new_release, publishable_tables, put_in_
 @dataclass(frozen=True)
 class ReleaseSummary:
     release_no: int
-    published: bool
     path: Path
     cells: int
     suppressed: int
@@ -87,7 +86,7 @@ def publish_release(
     _record(con, release, written.sha256, policy.describe(), _max_ingested(con), protected)
     put_in_place(written, config.published_path)
     return ReleaseSummary(
-        release.release_no, True, config.published_path, protected.n_rows, protected.n_suppressed
+        release.release_no, config.published_path, protected.n_rows, protected.n_suppressed
     )
 
 

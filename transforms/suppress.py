@@ -14,8 +14,6 @@ import polars as pl
 from transforms.errors import PublishError
 from transforms.privacy import BY_REGION, NATIONAL, protect, resolve
 
-OUTCOME_COLUMNS = ("n_respondents", "n_positive", "pct_positive", "suppressed")
-
 
 def primary_rule(min_cell: int) -> pl.Expr:
     """True where a row's counts would disclose a group smaller than `min_cell`."""

@@ -14,7 +14,7 @@ import polars as pl
 from schemas.instrument import Instrument
 from transforms.likert import accepted_answers, answer_code, tidy_text
 from transforms.problems import FileRejected, Problem, quoted
-from transforms.read import ROW
+from transforms.readers.tools import ROW
 
 TRAINING_DAY = "training_day"
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"

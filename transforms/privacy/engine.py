@@ -109,6 +109,10 @@ class ProtectedRelease:
     """Per withheld quantity, the interval an attacker reaches (never the value)."""
     n_rows: int
     n_suppressed: int
+    n_primary: int = 0
+    """Rows withheld by the primary rule."""
+    n_complementary: int = 0
+    """Rows withheld only to protect others."""
 
     @property
     def share_suppressed(self) -> float:
@@ -135,14 +139,30 @@ def protect(
         _prune(model, policy)
         items.append(model)
     audit = [record for model in items for record in _final_audit(model, policy, release_no)]
+    bounds = {id(row): b for model in items for row, b in _bounds(model)}
     rows = [(model.item, row) for model in items for row in model.rows]
     return ProtectedRelease(
-        tables={t.name: _table_frame(t, rows, policy) for t in tables},
+        tables={t.name: _table_frame(t, rows, policy, bounds) for t in tables},
         figures=_figures_frame(rows, policy, release_no),
         audit=pl.DataFrame(audit, schema=AUDIT_SCHEMA, orient="row"),
         n_rows=len(rows),
         n_suppressed=sum(row.level > SHOWN for _, row in rows),
+        n_primary=sum(row.primary > SHOWN for _, row in rows),
+        n_complementary=sum(row.level > SHOWN == row.primary for _, row in rows),
     )
+
+
+def _bounds(model: _Item) -> list[tuple[_Row, tuple[int | None, ...]]]:
+    """Per withheld row, what any reader can derive: positive and (when withheld) n."""
+    attacker = _attacker(model)
+    found = []
+    for row in model.rows:
+        if row.level == SHOWN:
+            continue
+        k = attacker.interval(_positive(row.cells))
+        n = attacker.interval(_both(row.cells)) if row.level >= ALL_WITHHELD else None
+        found.append((row, (k.lo, k.hi, *((n.lo, n.hi) if n else (None, None)))))
+    return found
 
 
 def primary_level(n: int, k: int, policy: Policy) -> int:
@@ -406,8 +426,14 @@ def _sort_key(key: tuple[object, ...]) -> tuple[str, ...]:
     return tuple("" if v is None else str(v) for v in key)
 
 
-def _table_frame(table: Table, rows: list[tuple[str, _Row]], policy: Policy) -> pl.DataFrame:
-    """A published table: withheld figures are NULL, shown ones rounded as the policy says."""
+def _table_frame(
+    table: Table,
+    rows: list[tuple[str, _Row]],
+    policy: Policy,
+    bounds: dict[int, tuple[int | None, ...]],
+) -> pl.DataFrame:
+    """A published table: withheld figures are NULL with the bounds any reader can derive
+    beside them; shown ones rounded as the policy says."""
     records = []
     for item, row in rows:
         if row.table != table:
@@ -415,13 +441,18 @@ def _table_frame(table: Table, rows: list[tuple[str, _Row]], policy: Policy) -> 
         n = rounded(row.n, policy.rounding) if row.level < ALL_WITHHELD else None
         k = rounded(row.k, policy.rounding) if row.level < COUNT_WITHHELD else None
         pct = 100.0 * k / n if k is not None and n else None
-        records.append((*row.key, item, n, k, pct, row.level > SHOWN))
+        k_min, k_max, n_min, n_max = bounds.get(id(row), (None,) * 4)
+        records.append((*row.key, item, n, k, pct, row.level > SHOWN, k_min, k_max, n_min, n_max))
     schema = {key: _KEY_TYPES[key] for key in table.keys} | {
         "item": pl.Utf8,
         "n_respondents": pl.Int64,
         "n_positive": pl.Int64,
         "pct_positive": pl.Float64,
         "suppressed": pl.Boolean,
+        "n_positive_min": pl.Int64,
+        "n_positive_max": pl.Int64,
+        "n_respondents_min": pl.Int64,
+        "n_respondents_max": pl.Int64,
     }
     return pl.DataFrame(records, schema=schema, orient="row")
 

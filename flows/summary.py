@@ -7,6 +7,13 @@ import typer
 from flows.ingest import RunSummary
 from transforms.present import comparative_table, render
 
+_KEY = (
+    "% positive (positive/answered) by region, then national. A figure withheld to protect a\n"
+    "small group shows the range any reader can already derive: 'lo-hi% (lo-hi/n)', '≥lo%'\n"
+    "when open above, 'withheld (n lo-hi)' when how many answered is withheld too"
+)
+"""Printed above the table: a range is neither a figure nor a blank, and says why."""
+
 
 def print_summary(summary: RunSummary) -> None:
     for note in summary.notes:
@@ -38,11 +45,12 @@ def print_summary(summary: RunSummary) -> None:
         typer.echo(
             f"published release {release.release_no} to {release.path} "
             f"({release.suppressed} of {release.cells} cells suppressed, "
-            f"{release.share_suppressed:.0%})"
+            f"{release.share_suppressed:.0%}: {release.primary} by the primary rule, "
+            f"{release.complementary} as cover)"
         )
     else:
         typer.echo(f"nothing new: {summary.published_path} is unchanged")
     if summary.published_path.exists():
         typer.echo("")
-        typer.echo("% positive (positive/answered) by region; 'suppressed' protects small groups")
+        typer.echo(_KEY)
         typer.echo(render(comparative_table(summary.published_path)))

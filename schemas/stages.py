@@ -7,6 +7,9 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
+BOUND_COLUMNS = ("n_positive_min", "n_positive_max", "n_respondents_min", "n_respondents_max")
+"""Beside each withheld outcome count, the interval any reader can already derive."""
+
 
 class Answers(pa.DataFrameModel):
     """De-identified Likert answers, one row per respondent per answered item. No identifiers:
@@ -48,6 +51,22 @@ class _Outcome(pa.DataFrameModel):
     n_positive: pl.Int64 = pa.Field(nullable=True, ge=0, description="Agree or strongly agree")
     pct_positive: pl.Float64 = pa.Field(nullable=True, ge=0, le=100, description="Unrounded")
     suppressed: pl.Boolean = pa.Field(description="Counts withheld to protect small groups")
+    n_positive_min: pl.Int64 = pa.Field(
+        nullable=True, ge=0, description="Withheld n_positive: least any reader can derive"
+    )
+    n_positive_max: pl.Int64 = pa.Field(
+        nullable=True,
+        ge=0,
+        description="Withheld n_positive: most any reader can derive (NULL: open)",
+    )
+    n_respondents_min: pl.Int64 = pa.Field(
+        nullable=True, ge=0, description="Withheld n_respondents: least any reader can derive"
+    )
+    n_respondents_max: pl.Int64 = pa.Field(
+        nullable=True,
+        ge=0,
+        description="Withheld n_respondents: most any reader can derive (NULL: open)",
+    )
 
     class Config:
         strict = True
@@ -63,6 +82,36 @@ class _Outcome(pa.DataFrameModel):
             pl.col("n_respondents", "n_positive", "pct_positive").is_not_null()
         )
         return data.lazyframe.select(pl.col("suppressed") | shown)
+
+    @pa.dataframe_check
+    def shown_rows_carry_no_bounds(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """A bound beside a shown figure would be meaningless, or a sign the two got mixed up."""
+        unbounded = pl.all_horizontal(pl.col(*BOUND_COLUMNS).is_null())
+        return data.lazyframe.select(pl.col("suppressed") | unbounded)
+
+    @pa.dataframe_check
+    def a_withheld_positive_count_has_its_lower_bound(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Every reader can derive at least 0, so a missing lower bound means a lost one."""
+        return data.lazyframe.select(
+            pl.col("n_positive").is_not_null() | pl.col("n_positive_min").is_not_null()
+        )
+
+    @pa.dataframe_check
+    def bounds_are_ordered(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """min <= max wherever both are given (a NULL max is open above)."""
+        ordered = [
+            pl.col(f"{count}_max").is_null() | (pl.col(f"{count}_min") <= pl.col(f"{count}_max"))
+            for count in ("n_positive", "n_respondents")
+        ]
+        return data.lazyframe.select(pl.all_horizontal(*ordered).fill_null(True))
+
+    @pa.dataframe_check
+    def respondent_bounds_only_where_n_is_withheld(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """A shown n needs no interval; bounds beside it would contradict it."""
+        unbounded = pl.col("n_respondents_min", "n_respondents_max").is_null()
+        return data.lazyframe.select(
+            pl.col("n_respondents").is_null() | pl.all_horizontal(unbounded)
+        )
 
 
 class OutcomesByRegion(_Outcome):

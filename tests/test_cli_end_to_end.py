@@ -42,6 +42,10 @@ def test_the_seed_study_table(tmp_path: Path, prefect_home: Path, min_cell: int)
                 assert row["suppressed"]
                 assert row["n_positive"] is None and row["pct_positive"] is None
                 assert row["n_respondents"] == 14
+                low, high = row["n_positive_min"], row["n_positive_max"]
+                assert low is not None and low <= positive, "withheld is not blank"
+                assert high is None or positive <= high
+                assert row["n_respondents_min"] is None and row["n_respondents_max"] is None
             else:
                 assert not row["suppressed"]
                 assert (row["n_respondents"], row["n_positive"]) == (14, positive)
@@ -54,7 +58,23 @@ def test_the_seed_study_table(tmp_path: Path, prefect_home: Path, min_cell: int)
     else:
         assert "privacy lowered" not in run.output
         assert by_region["suppressed"].sum() == 2
+        assert "(6 of 21 cells suppressed, 29%: 6 by the primary rule, 0 as cover)" in run.stdout
+        shows_ranges_for_withheld_figures(published, by_region, run.stdout)
         refused_under_a_stricter_policy(drop.config_path, published, prefect_home)
+
+
+def shows_ranges_for_withheld_figures(published: Path, by_region: pl.DataFrame, stdout: str):
+    """The bounds reach analysts with their meaning, and the terminal table shows them."""
+    comments = query(
+        published, "select comment from duckdb_columns() where column_name = 'n_positive_min'"
+    )["comment"].to_list()
+    assert len(comments) == 3 and all("any reader can already derive" in c for c in comments)
+    assert "range any reader can already derive" in stdout
+    lines = {line.split("|")[1].strip(): line for line in stdout.splitlines() if "|" in line}
+    for row in by_region.filter(pl.col("suppressed")).iter_rows(named=True):
+        low, high = row["n_positive_min"], row["n_positive_max"]
+        counts = f"({low}-{high}/14)" if high is not None else f"(≥{low}/14)"
+        assert counts in lines[row["item"]] and "suppressed" not in lines[row["item"]]
 
 
 def refused_under_a_stricter_policy(config: Path, published: Path, prefect_home: Path) -> None:

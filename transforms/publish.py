@@ -13,7 +13,13 @@ import duckdb
 import polars as pl
 
 from schemas.instrument import Instrument
-from schemas.stages import OutcomesByRegion, OutcomesByTrainingDay, OutcomesNational, ThemeWords
+from schemas.stages import (
+    BOUND_COLUMNS,
+    OutcomesByRegion,
+    OutcomesByTrainingDay,
+    OutcomesNational,
+    ThemeWords,
+)
 from transforms.errors import PublishError
 from transforms.suppress import check_published
 
@@ -35,6 +41,23 @@ COLUMN_COMMENTS = {
     "n_positive": "Of those, answered Agree or Strongly agree (NULL when suppressed)",
     "pct_positive": "100 * n_positive / n_respondents, unrounded (NULL when suppressed)",
     "suppressed": "True when the counts are withheld to protect a small group",
+    "n_positive_min": (
+        "Withheld n_positive: the least it can be, as any reader can already derive from this and "
+        "earlier releases, so publishing it adds nothing (NULL on a shown figure)"
+    ),
+    "n_positive_max": (
+        "Withheld n_positive: the most it can be, as any reader can already derive from this and "
+        "earlier releases, so publishing it adds nothing (NULL: no upper bound, or a shown figure)"
+    ),
+    "n_respondents_min": (
+        "Withheld n_respondents: the least it can be, as any reader can already derive from this "
+        "and earlier releases, so publishing it adds nothing (NULL when n_respondents is shown)"
+    ),
+    "n_respondents_max": (
+        "Withheld n_respondents: the most it can be, as any reader can already derive from this "
+        "and earlier releases, so publishing it adds nothing (NULL: no upper bound, or "
+        "n_respondents is shown)"
+    ),
 }
 
 
@@ -90,7 +113,8 @@ def publishable_tables(
     return tables
 
 
-_OUTCOME = ("item", "n_respondents", "n_positive", "pct_positive", "suppressed")
+_OUTCOME = ("item", "n_respondents", "n_positive", "pct_positive", "suppressed", *BOUND_COLUMNS)
+"""A contract with analysts: new columns are appended, existing ones never renamed or moved."""
 _COLUMNS = (("region", *_OUTCOME), ("region", "training_day", *_OUTCOME), _OUTCOME)
 
 

@@ -23,6 +23,10 @@ class ReleaseSummary:
     path: Path
     cells: int
     suppressed: int
+    primary: int
+    """Withheld by the primary rule: the small groups themselves."""
+    complementary: int
+    """Withheld only as cover, so the primary ones cannot be worked out from the rest."""
 
     @property
     def share_suppressed(self) -> float:
@@ -86,7 +90,12 @@ def publish_release(
     _record(con, release, written.sha256, policy.describe(), _max_ingested(con), protected)
     put_in_place(written, config.published_path)
     return ReleaseSummary(
-        release.release_no, config.published_path, protected.n_rows, protected.n_suppressed
+        release.release_no,
+        config.published_path,
+        protected.n_rows,
+        protected.n_suppressed,
+        primary=protected.n_primary,
+        complementary=protected.n_complementary,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas.stages import BOUND_COLUMNS
 from transforms.errors import PublishError
 from transforms.privacy import BY_REGION, NATIONAL, protect, resolve
 
@@ -53,7 +54,8 @@ def suppress(
 def check_published(frame: pl.DataFrame, *, min_cell: int, table: str, rounding: int = 1) -> None:
     """The last gate before writing: no shown row may break the primary rule. Rounded figures
     must be multiples of the base; their complements are not exact counts, so for them the
-    complement is left to the engine, which applied the rule to the true counts."""
+    complement is left to the engine, which applied the rule to the true counts. No shown row
+    may carry bounds: beside a shown figure they are meaningless, a sign of mixed-up columns."""
     shown = frame.filter(~pl.col("suppressed"))
     if rounding > 1:
         n, k = pl.col("n_respondents"), pl.col("n_positive")
@@ -72,4 +74,11 @@ def check_published(frame: pl.DataFrame, *, min_cell: int, table: str, rounding:
         raise PublishError(
             f"{table}: {unsafe.height + hidden_n_too_small.height} row(s) would break the "
             f"small-cell rule (min_cell = {min_cell}); nothing was published"
+        )
+    bounds = [pl.col(column).is_not_null() for column in BOUND_COLUMNS if column in frame.columns]
+    bounded = shown.filter(pl.any_horizontal(pl.lit(False), *bounds))
+    if bounded.height:
+        raise PublishError(
+            f"{table}: {bounded.height} shown row(s) carry bounds meant for withheld figures; "
+            "nothing was published"
         )

@@ -1,6 +1,8 @@
 """An attacker written for the tests, independent of `transforms.privacy`: it reads only the
 published tables of every release (and which cells exist, which the tables themselves show) and
-asks HiGHS, through `scipy.optimize.linprog` with integrality, how far each count can move."""
+asks HiGHS, through `scipy.optimize.linprog` with integrality, how far each count can move.
+Optionally it also reads the bounds the tables publish beside each withheld figure, so a test
+can check that they tell a reader nothing the figures did not."""
 
 from __future__ import annotations
 
@@ -26,10 +28,17 @@ class TestAttacker:
     __test__ = False
 
     def __init__(
-        self, cells: pl.DataFrame, releases: Sequence[dict[str, pl.DataFrame]], rounding: int
+        self,
+        cells: pl.DataFrame,
+        releases: Sequence[dict[str, pl.DataFrame]],
+        rounding: int,
+        *,
+        bounds: bool = False,
     ) -> None:
         """`cells`: item, region, training_day, arrival of every cell (no counts);
-        `releases[r]`: the published tables of release r + 1."""
+        `releases[r]`: the published tables of release r + 1. With `bounds`, the published
+        n_positive_min/max and n_respondents_min/max are read as constraints too (a NULL max
+        is open above)."""
         self.cells = cells.select("item", *KEYS, "arrival").to_dicts()
         self.rounding = rounding
         rows: list[np.ndarray] = []
@@ -43,16 +52,23 @@ class TestAttacker:
             for frame in tables.values():
                 for row in frame.to_dicts():
                     members = self.members(row, number)
-                    for column, pos, neg in (("n_respondents", 1, 1), ("n_positive", 1, 0)):
-                        if row.get(column) is None:
-                            continue
-                        low, high = self._reading(row[column])
-                        rows.append(self._vector(members, pos=bool(pos), neg=bool(neg)))
-                        lo.append(low)
-                        hi.append(high)
+                    for column, pos in (("n_respondents", False), ("n_positive", True)):
+                        readings = []
+                        if row.get(column) is not None:
+                            readings.append(self._reading(row[column]))
+                        if bounds and row.get(f"{column}_min") is not None:
+                            readings.append((row[f"{column}_min"], row[f"{column}_max"]))
+                        for low, high in readings:
+                            rows.append(self._vector(members, pos=True, neg=not pos))
+                            lo.append(low)
+                            hi.append(np.inf if high is None else high)
         self.matrix = np.array(rows)
         self.lo = np.array(lo, dtype=float)
         self.hi = np.array(hi, dtype=float)
+        finite = np.isfinite(self.hi)  # an open bound is no constraint (not one at BIG)
+        self.a_ub = np.vstack([self.matrix[finite], -self.matrix])
+        self.b_ub = np.concatenate([self.hi[finite], -self.lo])
+        self._known: dict[tuple[tuple[int, ...], str], tuple[int, float]] = {}
 
     def members(self, row: dict[str, object], release: int) -> tuple[int, ...]:
         return tuple(
@@ -79,14 +95,21 @@ class TestAttacker:
         return vector
 
     def interval(self, members: Sequence[int], measure: str) -> tuple[int, float]:
-        """[min, max] of a group's positive, not_positive or respondents count."""
+        """[min, max] of a group's positive, not_positive or respondents count (max inf when
+        open). Remembered: the constraints never change once built."""
+        key = (tuple(sorted(members)), measure)
+        if key not in self._known:
+            self._known[key] = self._solve(members, measure)
+        return self._known[key]
+
+    def _solve(self, members: Sequence[int], measure: str) -> tuple[int, float]:
         objective = self._vector(members, pos=measure != "not_positive", neg=measure != "positive")
         ends = []
         for sign in (1, -1):
             result = linprog(
                 sign * objective,
-                A_ub=np.vstack([self.matrix, -self.matrix]),
-                b_ub=np.concatenate([self.hi, -self.lo]),
+                A_ub=self.a_ub,
+                b_ub=self.b_ub,
                 bounds=(0, BIG),
                 integrality=np.ones(len(objective)),
                 method="highs",
@@ -133,3 +156,32 @@ def breaches(
             if narrow or inside:
                 found.append(f"{label} {measure}: [{low}, {high}]")
     return found
+
+
+def groups_of(
+    attacker: TestAttacker, data: pl.DataFrame, tables: dict[str, pl.DataFrame], release: int
+) -> list[tuple[str, tuple[int, ...], int, int, bool]]:
+    """Every published row of `release`, every cell that had arrived by then and every row's
+    batch per arrival, with true counts (`data` holds the attacker's cells, in its order, with
+    n_respondents and n_positive): the groups `breaches` must find well hidden."""
+    counts = data.to_dicts()
+    groups = []
+
+    def add(label: str, members: tuple[int, ...], is_row: bool) -> None:
+        n = sum(counts[i]["n_respondents"] for i in members)
+        k = sum(counts[i]["n_positive"] for i in members)
+        if members:
+            groups.append((label, members, n, k, is_row))
+
+    for name, table in tables.items():
+        for published in table.to_dicts():
+            members = attacker.members(published, release)
+            add(f"{name} {published}", members, True)
+            for arrival in range(1, release + 1):
+                batch = tuple(i for i in members if counts[i]["arrival"] == arrival)
+                if batch != members:
+                    add(f"{name} {published} arrival {arrival}", batch, False)
+    for index, cell in enumerate(counts):
+        if cell["arrival"] <= release:
+            add(f"cell {index}", (index,), False)
+    return groups

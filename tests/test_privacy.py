@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fixtures.regional_drop import SEED_STUDY_POSITIVE, SEED_STUDY_SIZE
-from tests.attacker import TestAttacker, breaches
+from tests.attacker import TestAttacker, breaches, groups_of
 from transforms.aggregate import theme_words
 from transforms.load import create_restricted_tables
 from transforms.privacy import OUTCOME_TABLES, AuditFailure, protect, resolve
@@ -247,33 +247,6 @@ def two_releases(draw: st.DrawFn) -> tuple[pl.DataFrame, Policy]:
         orient="row",
     )
     return frame, policy
-
-
-def groups_of(
-    attacker: TestAttacker, data: pl.DataFrame, tables: dict[str, pl.DataFrame], release: int
-) -> list[tuple[str, tuple[int, ...], int, int, bool]]:
-    """Every published row, every cell and every row's batch per arrival, with true counts."""
-    counts = data.to_dicts()
-    groups = []
-
-    def add(label: str, members: tuple[int, ...], is_row: bool) -> None:
-        n = sum(counts[i]["n_respondents"] for i in members)
-        k = sum(counts[i]["n_positive"] for i in members)
-        if members:
-            groups.append((label, members, n, k, is_row))
-
-    for name, table in tables.items():
-        for published in table.to_dicts():
-            members = attacker.members(published, release)
-            add(f"{name} {published}", members, True)
-            for arrival in range(1, release + 1):
-                batch = tuple(i for i in members if counts[i]["arrival"] == arrival)
-                if batch != members:
-                    add(f"{name} {published} arrival {arrival}", batch, False)
-    for index, cell in enumerate(counts):
-        if cell["arrival"] <= release:
-            add(f"cell {index}", (index,), False)
-    return groups
 
 
 @settings(

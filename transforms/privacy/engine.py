@@ -1,24 +1,30 @@
-"""Primary and complementary suppression of every outcome table of a release, checked by the
-attacker's integer programs against this release and every earlier one.
+"""Primary and complementary suppression of every outcome table of a release, audited by the
+attacker's exact integer intervals against this release and every earlier one.
 
 1. Primary: a row is withheld when fewer than `min_cell` answered (its n too), or when its
    positive count or its complement is a protected count (1..min_cell-1; 0 too when zeros and
    100% are protected).
-2. Audit, one item at a time (items share no cell): the positive, not-positive and (when
+2. Stable history: a row whose cells are the same as when it was last published keeps what it
+   showed then (a figure already public cannot be taken back, and one withheld stays withheld),
+   so analysts' tables do not flicker and only rows that new responses touch need a decision.
+3. Audit, one item at a time (items share no cell): the positive, not-positive and (when
    withheld) respondent counts of every row the primary rule withholds, and of every
-   underlying cell and every
-   row's batch that arrived in one release ("this release minus the last") whose own counts
-   are protected, must reach an attacker interval at least `protection` wide that does not lie
-   wholly inside the protected counts. Rows withheld only to protect others are audited too
-   and their intervals stored, but not required to be wide: their counts may already be
-   public in an earlier release.
-3. Complementary: while a quantity fails, withhold the cheapest published figure that widens
-   its interval (finest table first, then the smallest group, then by key): withhold a row's
-   positive count before its respondent count. Withholding only removes constraints, so a
-   quantity that passed keeps passing; the loop ends when all pass or when nothing of this
-   release is left to withhold (earlier releases alone pin it down): then the release is refused.
-4. Prune: each complementary withholding, most valuable first, is undone when every protected
-   count still passes without it, so the greedy order costs as little as it can.
+   underlying cell and every row's batch that arrived in one release ("this release minus the
+   last") whose own counts are protected, must reach an attacker interval at least
+   `protection` wide that does not lie wholly inside the protected counts. Rows withheld only
+   to protect others are audited too and their intervals stored, but not required to be wide:
+   their counts may already be public in an earlier release. Intervals are exact
+   (`transforms.privacy.audit`).
+4. Complementary: while a quantity fails, withhold the cheapest figure of this release that
+   widens its interval (finest table first, then the smallest group, then by key; a row's
+   positive count before its respondent count). Only figures whose cells lie in the window
+   the quantity was settled on can widen it. Withholding only removes constraints, so a
+   quantity that passed keeps passing; when nothing of this release is left that could widen
+   it (earlier releases alone pin it down) the release is refused.
+5. Prune: each complementary withholding, most valuable first, is undone when every protected
+   count still passes without it.
+6. Withheld is not blank: every withheld figure carries the interval any reader can derive
+   from this and earlier releases.
 
 Everything is sorted before it is used and ties are broken by key, so the same inputs give the
 same pattern."""
@@ -28,12 +34,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
 from transforms.errors import PublishError
-from transforms.privacy.audit import UNBOUNDED, Attacker, Figure, Interval
+from transforms.privacy.audit import (
+    BOTH,
+    INF,
+    NEGATIVE,
+    POSITIVE,
+    Family,
+    Interval,
+    ItemModel,
+    Quantity,
+)
+from transforms.privacy.history import earlier_figures
 from transforms.privacy.policy import Policy
-from transforms.privacy.tables import CELL_KEYS, TABLES_BY_NAME, Table
+from transforms.privacy.tables import CELL_KEYS, Table
 
 SHOWN, COUNT_WITHHELD, ALL_WITHHELD = 0, 1, 2
 HISTORY_SCHEMA = {
@@ -69,11 +86,14 @@ class AuditFailure(PublishError):
 class _Row:
     table: Table
     key: tuple[object, ...]
+    family: int
     cells: tuple[int, ...]
     n: int
     k: int
     level: int = SHOWN
     primary: int = SHOWN
+    changed: bool = True
+    """Its cells differ from when it was last published: this release decides it."""
 
 
 @dataclass(frozen=True)
@@ -81,18 +101,18 @@ class _Quantity:
     where: str
     key: dict[str, object]
     measure: str
-    variables: tuple[int, ...]
+    audit: Quantity
     value: int
 
 
 @dataclass
 class _Item:
-    """One item's cells, rows and the figures earlier releases published about them."""
+    """One item's cells, rows and the attacker's model of every release of them."""
 
     item: str
     cells: list[dict[str, object]]
     rows: list[_Row]
-    history: list[Figure]
+    model: ItemModel
     rounding: int
     quantities: list[_Quantity] = field(default_factory=list)
     """Protected: each must pass the audit."""
@@ -131,10 +151,11 @@ def protect(
     training_day, arrival, n_respondents, n_positive; `history` is earlier releases' figures."""
     cells = cells.sort("item", *CELL_KEYS, nulls_last=True)
     history = history if history is not None else pl.DataFrame(schema=HISTORY_SCHEMA)
+    earlier = earlier_figures(cells, tables, history.cast(HISTORY_SCHEMA))
     items = []
     for item in cells["item"].unique(maintain_order=True).to_list():
         item_cells = cells.filter(pl.col("item") == item)
-        model = _model(item, item_cells, tables, history, policy.rounding)
+        model = _model(item, item_cells, tables, earlier, policy, release_no)
         _suppress(model, policy, release_no)
         _prune(model, policy)
         items.append(model)
@@ -150,19 +171,6 @@ def protect(
         n_primary=sum(row.primary > SHOWN for _, row in rows),
         n_complementary=sum(row.level > SHOWN == row.primary for _, row in rows),
     )
-
-
-def _bounds(model: _Item) -> list[tuple[_Row, tuple[int | None, ...]]]:
-    """Per withheld row, what any reader can derive: positive and (when withheld) n."""
-    attacker = _attacker(model)
-    found = []
-    for row in model.rows:
-        if row.level == SHOWN:
-            continue
-        k = attacker.interval(_positive(row.cells))
-        n = attacker.interval(_both(row.cells)) if row.level >= ALL_WITHHELD else None
-        found.append((row, (k.lo, k.hi, *((n.lo, n.hi) if n else (None, None)))))
-    return found
 
 
 def primary_level(n: int, k: int, policy: Policy) -> int:
@@ -186,45 +194,68 @@ def rounded(value: int, rounding: int) -> int:
 
 
 def _model(
-    item: str, cells: pl.DataFrame, tables: Sequence[Table], history: pl.DataFrame, rounding: int
+    item: str,
+    cells: pl.DataFrame,
+    tables: Sequence[Table],
+    earlier: dict[tuple[object, ...], tuple[dict[int, list[float]], tuple[int, int] | None]],
+    policy: Policy,
+    release_no: int,
 ) -> _Item:
     records = cells.to_dicts()
-    rows = []
+    arrivals = cells["arrival"].to_numpy().astype(np.int64)
+    n = cells["n_respondents"].to_numpy().astype(np.int64)
+    k = cells["n_positive"].to_numpy().astype(np.int64)
+    rows: list[_Row] = []
+    families: list[Family] = []
     for table in tables:
         groups: dict[tuple[object, ...], list[int]] = {}
         for index, cell in enumerate(records):
-            groups.setdefault(tuple(cell[k] for k in table.keys), []).append(index)
+            groups.setdefault(tuple(cell[key] for key in table.keys), []).append(index)
         for key in sorted(groups, key=_sort_key):
-            members = tuple(groups[key])
-            n = sum(int(records[i]["n_respondents"]) for i in members)
-            k = sum(int(records[i]["n_positive"]) for i in members)
-            rows.append(_Row(table, key, members, n, k))
-    earlier = []
-    for figure in (
-        history.filter(pl.col("item") == item)
-        .sort(list(HISTORY_SCHEMA), nulls_last=True)
-        .to_dicts()
-    ):
-        table = TABLES_BY_NAME[figure["table_name"]]
-        members = tuple(
-            i
-            for i, cell in enumerate(records)
-            if int(cell["arrival"]) <= figure["release_no"]
-            and all(cell[k] == figure[k] for k in table.keys)
-        )
-        if figure["n_lo"] is not None:
-            earlier.append(Figure(_both(members), figure["n_lo"], figure["n_hi"]))
-        if figure["k_lo"] is not None:
-            earlier.append(Figure(_positive(members), figure["k_lo"], figure["k_hi"]))
-    return _Item(item, records, rows, earlier, rounding)
+            members = sorted(groups[key], key=lambda i: (arrivals[i], i))
+            figures, previous = earlier.get((table.name, item, *_padded(table, key)), ({}, None))
+            family = Family(np.array(members), arrivals[members], dict(figures))
+            row = _Row(
+                table,
+                key,
+                len(families),
+                tuple(sorted(members)),
+                int(n[members].sum()),
+                int(k[members].sum()),
+            )
+            row.primary = primary_level(row.n, row.k, policy)
+            row.level = row.primary
+            if previous is not None and previous[0] == len(members):
+                row.changed = False
+                row.level = max(row.primary, previous[1])
+            families.append(family)
+            rows.append(row)
+    model = _Item(
+        item, records, rows, ItemModel(arrivals, n, k, families, release_no), policy.rounding
+    )
+    for row in rows:
+        _publish(model, row)
+    return model
+
+
+def _padded(table: Table, key: tuple[object, ...]) -> tuple[object, object]:
+    named = dict(zip(table.keys, key, strict=True))
+    return named.get("region"), named.get("training_day")
+
+
+def _publish(model: _Item, row: _Row) -> None:
+    """Set what this release tells of `row` at its current level, in the attacker's model."""
+    family = model.model.families[row.family]
+    n = published_interval(row.n, model.rounding) if row.level < ALL_WITHHELD else (-INF, INF)
+    k = published_interval(row.k, model.rounding) if row.level < COUNT_WITHHELD else (-INF, INF)
+    family.current = (float(n[0]), float(n[1]), float(k[0]), float(k[1]))
+    model.model.changed(row.family)
 
 
 def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
+    seen: set[tuple[tuple[int, ...], str]] = set()
     for row in model.rows:
-        row.level = row.primary = primary_level(row.n, row.k, policy)
-    seen: set[tuple[int, ...]] = set()
-    for row in model.rows:
-        _add_row_quantities(model, row, SHOWN, seen, required=True)
+        _add_row_quantities(model, row, SHOWN, row.primary, seen, required=True)
     for index, cell in enumerate(model.cells):
         key = {name: cell[name] for name in CELL_KEYS}
         _add_group_quantities(model, UNDERLYING, key, (index,), policy, seen)
@@ -232,32 +263,44 @@ def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
         for arrival, members in _batches(row, model.cells):
             key = dict(zip(row.table.keys, row.key, strict=True)) | {"arrival": arrival}
             _add_group_quantities(model, f"{row.table.name} batch", key, members, policy, seen)
-    attacker = _attacker(model)
-    position = 0
-    while position < len(model.quantities):
-        quantity = model.quantities[position]
-        interval = attacker.interval(quantity.variables)
-        if _passes(quantity, interval, policy):
-            position += 1
-            continue
-        candidates = sorted(
-            (row for row in model.rows if row.level < ALL_WITHHELD),
-            key=lambda r: (r.level, r.table.rank, r.n, _sort_key(r.key)),
-        )
-        if not candidates:
-            raise AuditFailure(_failure(model, quantity, release_no, policy))
-        chosen = candidates[0]
-        for row in candidates:
-            row.level += 1
-            widened = _wider(_attacker(model).interval(quantity.variables), interval)
-            row.level -= 1
-            if widened:
-                chosen = row
+    for row in model.rows:
+        _add_row_quantities(model, row, row.primary, row.level, seen, required=False)
+    attacker = model.model
+    for quantity in model.quantities:
+        while True:
+            interval = attacker.interval(quantity.audit)
+            if _passes(quantity, interval, policy):
                 break
-        before = chosen.level
-        chosen.level += 1
-        _add_row_quantities(model, chosen, before, seen, required=False)
-        attacker = _attacker(model)
+            t0, t1 = attacker.window_of(quantity.audit)
+            candidates = sorted(
+                (
+                    row
+                    for row in model.rows
+                    if row.changed and row.level < ALL_WITHHELD and _touches(model, row, t0, t1)
+                ),
+                key=lambda r: (r.level, r.table.rank, r.n, _sort_key(r.key)),
+            )
+            if not candidates:
+                raise AuditFailure(_failure(model, quantity, release_no, policy))
+            chosen = candidates[0]
+            for row in candidates:
+                row.level += 1
+                _publish(model, row)
+                widened = _wider(attacker.interval(quantity.audit), interval)
+                row.level -= 1
+                _publish(model, row)
+                if widened:
+                    chosen = row
+                    break
+            before = chosen.level
+            chosen.level += 1
+            _publish(model, chosen)
+            _add_row_quantities(model, chosen, before, chosen.level, seen, required=False)
+
+
+def _touches(model: _Item, row: _Row, t0: int, t1: int) -> bool:
+    """Only a figure that can move the window a quantity was settled on can widen it."""
+    return model.model.moves(row.family, t0, t1)
 
 
 def _prune(model: _Item, policy: Policy) -> None:
@@ -265,30 +308,30 @@ def _prune(model: _Item, policy: Policy) -> None:
     withholding, most valuable first (national, then larger groups), is undone when every
     protected count still passes without it."""
     extra = sorted(
-        (row for row in model.rows if row.level > row.primary),
+        (row for row in model.rows if row.changed and row.level > row.primary),
         key=lambda r: (-r.table.rank, -r.n, _sort_key(r.key)),
     )
     for row in extra:
         while row.level > row.primary:
             row.level -= 1
-            attacker = _attacker(model)
-            if all(_passes(q, attacker.interval(q.variables), policy) for q in model.quantities):
+            _publish(model, row)
+            if all(_passes(q, model.model.interval(q.audit), policy) for q in model.quantities):
                 continue
             row.level += 1
+            _publish(model, row)
             break
-    seen = {quantity.variables for quantity in model.quantities}
+    seen = {(q.audit.cells, q.audit.measure) for q in model.quantities}
     model.reported = []
     for row in model.rows:
-        _add_row_quantities(model, row, row.primary, seen, required=False)
+        _add_row_quantities(model, row, row.primary, row.level, seen, required=False)
 
 
 def _final_audit(model: _Item, policy: Policy, release_no: int) -> list[tuple[object, ...]]:
-    """Every protected quantity's interval, from a fresh model of the final pattern."""
-    attacker = _attacker(model)
+    """Every protected quantity's interval under the final pattern."""
     records = []
     required = [(q, True) for q in model.quantities] + [(q, False) for q in model.reported]
     for quantity, protected in required:
-        interval = attacker.interval(quantity.variables)
+        interval = model.model.interval(quantity.audit)
         if protected and not _passes(quantity, interval, policy):
             raise AuditFailure(_failure(model, quantity, release_no, policy))
         key = quantity.key
@@ -308,24 +351,48 @@ def _final_audit(model: _Item, policy: Policy, release_no: int) -> list[tuple[ob
     return records
 
 
+def _bounds(model: _Item) -> list[tuple[_Row, tuple[int | None, ...]]]:
+    """Per withheld row, what any reader can derive: positive and (when withheld) n."""
+    found = []
+    for row in model.rows:
+        if row.level == SHOWN:
+            continue
+        k = model.model.interval(_row_quantity(model, row, POSITIVE))
+        n = (
+            model.model.interval(_row_quantity(model, row, BOTH))
+            if row.level >= ALL_WITHHELD
+            else None
+        )
+        found.append((row, (k.lo, k.hi, *((n.lo, n.hi) if n else (None, None)))))
+    return found
+
+
+def _row_quantity(model: _Item, row: _Row, measure: str) -> Quantity:
+    return Quantity(row.cells, measure, row.family, len(row.cells))
+
+
 def _add_row_quantities(
-    model: _Item, row: _Row, before: int, seen: set[tuple[int, ...]], *, required: bool
+    model: _Item,
+    row: _Row,
+    before: int,
+    level: int,
+    seen: set[tuple[tuple[int, ...], str]],
+    *,
+    required: bool,
 ) -> None:
     """A withheld row's counts: protected when the primary rule withheld it; reported (its
     interval stored) when it was withheld only to protect others, whose counts may be public."""
     key = dict(zip(row.table.keys, row.key, strict=True))
     new = []
-    if row.level >= COUNT_WITHHELD > before:
-        new += [
-            ("positive", _positive(row.cells), row.k),
-            ("not_positive", _negative(row.cells), row.n - row.k),
-        ]
-    if row.level >= ALL_WITHHELD > before:
-        new.append(("respondents", _both(row.cells), row.n))
-    for measure, variables, value in new:
-        if variables not in seen:
-            seen.add(variables)
-            quantity = _Quantity(row.table.name, key, measure, variables, value)
+    if level >= COUNT_WITHHELD > before:
+        new += [(POSITIVE, row.k), (NEGATIVE, row.n - row.k)]
+    if level >= ALL_WITHHELD > before:
+        new.append((BOTH, row.n))
+    for measure, value in new:
+        if (row.cells, measure) not in seen:
+            seen.add((row.cells, measure))
+            audit = _row_quantity(model, row, measure)
+            quantity = _Quantity(row.table.name, key, measure, audit, value)
             (model.quantities if required else model.reported).append(quantity)
 
 
@@ -335,23 +402,19 @@ def _add_group_quantities(
     key: dict[str, object],
     members: Sequence[int],
     policy: Policy,
-    seen: set[tuple[int, ...]],
+    seen: set[tuple[tuple[int, ...], str]],
 ) -> None:
     """A group that is never published itself but that an attacker may isolate: protected
     when its own counts are."""
     n = sum(int(model.cells[i]["n_respondents"]) for i in members)
     k = sum(int(model.cells[i]["n_positive"]) for i in members)
-    for measure, variables, value in (
-        ("positive", _positive(members), k),
-        ("not_positive", _negative(members), n - k),
-        ("respondents", _both(members), n),
-    ):
-        protected = (
-            1 <= n <= policy.min_cell - 1 if measure == "respondents" else policy.is_risky(value, n)
-        )
-        if protected and variables not in seen:
-            seen.add(variables)
-            model.quantities.append(_Quantity(where, key, measure, variables, value))
+    cells = tuple(sorted(members))
+    for measure, value in ((POSITIVE, k), (NEGATIVE, n - k), (BOTH, n)):
+        protected = 1 <= n <= policy.min_cell - 1 if measure == BOTH else policy.is_risky(value, n)
+        if protected and (cells, measure) not in seen:
+            seen.add((cells, measure))
+            quantity = _Quantity(where, key, measure, Quantity(cells, measure), value)
+            model.quantities.append(quantity)
 
 
 def _batches(row: _Row, cells: list[dict[str, object]]) -> list[tuple[int, tuple[int, ...]]]:
@@ -363,23 +426,6 @@ def _batches(row: _Row, cells: list[dict[str, object]]) -> list[tuple[int, tuple
     if len(arrivals) < 2:
         return []
     return [(arrival, tuple(members)) for arrival, members in sorted(arrivals.items())]
-
-
-def _attacker(model: _Item) -> Attacker:
-    figures = list(model.history)
-    figures += [Figure((2 * i, 2 * i + 1), 1, UNBOUNDED) for i in range(len(model.cells))]
-    for row in model.rows:
-        figures += _row_figures(row, model.rounding)
-    return Attacker(2 * len(model.cells), figures)
-
-
-def _row_figures(row: _Row, rounding: int) -> list[Figure]:
-    figures = []
-    if row.level < ALL_WITHHELD:
-        figures.append(Figure(_both(row.cells), *published_interval(row.n, rounding)))
-    if row.level < COUNT_WITHHELD:
-        figures.append(Figure(_positive(row.cells), *published_interval(row.k, rounding)))
-    return figures
 
 
 def _passes(quantity: _Quantity, interval: Interval, policy: Policy) -> bool:
@@ -408,18 +454,6 @@ def _failure(model: _Item, quantity: _Quantity, release_no: int, policy: Policy)
         f"and earlier releases (protection {policy.protection}, min_cell {policy.min_cell}); "
         "nothing was published"
     )
-
-
-def _positive(cells: Sequence[int]) -> tuple[int, ...]:
-    return tuple(2 * i for i in cells)
-
-
-def _negative(cells: Sequence[int]) -> tuple[int, ...]:
-    return tuple(2 * i + 1 for i in cells)
-
-
-def _both(cells: Sequence[int]) -> tuple[int, ...]:
-    return tuple(sorted(_positive(cells) + _negative(cells)))
 
 
 def _sort_key(key: tuple[object, ...]) -> tuple[str, ...]:

@@ -1,0 +1,310 @@
+"""The privacy engine over whole histories of releases, against a plain exact audit.
+
+The engine may audit incrementally and cleverly; the tests' attacker (`tests/attacker.py`) does
+the simplest thing that is exactly right: one integer program over every figure of every release
+so far. On random small histories (new training days, late files, any policy) the two must agree
+on everything the engine publishes about what a reader can know: no protected count narrowed
+too far, each audit record's interval, and the bounds printed beside each withheld figure, which
+must themselves tell a reader nothing new."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+from hypothesis import HealthCheck, event, given, note, settings
+from hypothesis import strategies as st
+
+from tests.attacker import TestAttacker, breaches, groups_of
+from transforms.privacy import (
+    OUTCOME_TABLES,
+    AuditFailure,
+    Policy,
+    ProtectedRelease,
+    protect,
+    resolve,
+)
+
+CELL_SCHEMA = {
+    "item": pl.Utf8,
+    "region": pl.Utf8,
+    "training_day": pl.Date,
+    "arrival": pl.Int64,
+    "n_respondents": pl.Int64,
+    "n_positive": pl.Int64,
+}
+TABLE_KEYS = {table.name: table.keys for table in OUTCOME_TABLES}
+FIRST_DAY = dt.date(2026, 1, 7)
+BOUND_COLUMNS = ("n_positive_min", "n_positive_max", "n_respondents_min", "n_respondents_max")
+
+
+@dataclass(frozen=True)
+class History:
+    """Every cell that will ever arrive (arrival = the release that first includes it)."""
+
+    cells: pl.DataFrame
+    releases: int
+    policy: Policy
+
+
+def cells_frame(rows: list[tuple[str, str, dt.date, int, int, int]]) -> pl.DataFrame:
+    """(item, region, training_day, arrival, n_respondents, n_positive) per cell."""
+    return pl.DataFrame(rows, schema=CELL_SCHEMA, orient="row")
+
+
+def arrived(cells: pl.DataFrame, release: int) -> pl.DataFrame:
+    return cells.filter(pl.col("arrival") <= release)
+
+
+# -- random histories ------------------------------------------------------------------------
+
+
+@st.composite
+def policies(draw: st.DrawFn) -> Policy:
+    """Explicit overrides (as `two_releases` in test_privacy.py draws them), or, one time in
+    four, a named preset."""
+    preset = draw(st.sampled_from([None, None, None, "gmc-sdc", "opensafely", "acro"]))
+    if preset is not None:
+        return resolve(preset)
+    min_cell = draw(st.integers(2, 5))
+    return resolve(
+        min_cell=min_cell,
+        protection=draw(st.integers(1, min_cell)),
+        protect_zeros=draw(st.booleans()),
+        rounding=draw(st.sampled_from([1, 1, 5])),
+    )
+
+
+def positives(n: int) -> st.SearchStrategy[int]:
+    """Any count of n, with the edges the rules care about (0, 1, n - 1, n) drawn often."""
+    return st.one_of(st.integers(0, n), st.sampled_from(sorted({0, min(1, n), max(n - 1, 0), n})))
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> History:
+    """1-3 regions, 1-2 items, 2-4 releases. Each release each region may hold a new training
+    day (a usual group of 5-20, or a tiny one of 1-4), and up to two training days of earlier
+    releases get a late file of 1-4 respondents. Items share the respondents (n) but not the
+    answers."""
+    regions = [f"r{number}" for number in range(draw(st.integers(1, 3)))]
+    items = ["i", "j"][: draw(st.integers(1, 2))]
+    n_releases = draw(st.integers(2, 4))
+    groups: list[tuple[str, dt.date, int, int]] = []
+    days: list[tuple[str, dt.date]] = []
+    for release in range(1, n_releases + 1):
+        late = draw(st.lists(st.sampled_from(days), max_size=2, unique=True)) if days else []
+        for region, day in late:
+            groups.append((region, day, release, draw(st.integers(1, 4))))
+        for index, region in enumerate(regions):
+            if (release == 1 and index == 0) or draw(st.booleans()):
+                day = FIRST_DAY + dt.timedelta(weeks=4 * (release - 1))
+                n = draw(st.one_of(st.integers(5, 20), st.integers(1, 4)))
+                days.append((region, day))
+                groups.append((region, day, release, n))
+    rows = [
+        (item, region, day, arrival, n, draw(positives(n)))
+        for item in items
+        for region, day, arrival, n in groups
+    ]
+    return History(cells_frame(rows), n_releases, draw(policies()))
+
+
+def publish(history: History) -> list[ProtectedRelease]:
+    """Releases 1.. in order, each given the figures of every earlier one; stops at the first
+    refusal (earlier figures can pin a count down), which release 1 never may."""
+    published: list[ProtectedRelease] = []
+    for number in range(1, history.releases + 1):
+        earlier = pl.concat([r.figures for r in published]) if published else None
+        try:
+            release = protect(
+                arrived(history.cells, number),
+                OUTCOME_TABLES,
+                history.policy,
+                release_no=number,
+                history=earlier,
+            )
+        except AuditFailure as refused:
+            assert number > 1, f"release 1 has no history to be pinned by: {refused}"
+            note(f"release {number} refused: {refused}")
+            event("a later release refused")
+            break
+        published.append(release)
+    return published
+
+
+# -- the plain exact audit -------------------------------------------------------------------
+
+
+def closed(interval: tuple[int, float]) -> tuple[int, int | None]:
+    """The tests' attacker's interval as the engine publishes one: NULL for open above."""
+    low, high = interval
+    return low, None if high == float("inf") else int(high)
+
+
+def row_members(
+    attacker: TestAttacker, table: str, key: dict[str, object], release: int
+) -> tuple[int, ...]:
+    """The cells a row of `table` sums in `release` (the table's own keys only, so a national
+    row is every cell of its item)."""
+    own = {"item": key["item"]} | {k: key[k] for k in TABLE_KEYS[table]}
+    return attacker.members(own, release)
+
+
+def audited_members(
+    attacker: TestAttacker, record: dict[str, object], release: int
+) -> tuple[int, ...]:
+    """The cells an audit record is about: a table row, one underlying cell, or the cells of a
+    table row that arrived in one release."""
+    where = str(record["table_name"])
+    if where == "underlying_cell":
+        members = tuple(
+            index
+            for index, cell in enumerate(attacker.cells)
+            if all(cell[k] == record[k] for k in ("item", "region", "training_day", "arrival"))
+        )
+        assert len(members) == 1, record
+        return members
+    if where.endswith(" batch"):
+        table = where.removesuffix(" batch")
+        members = row_members(attacker, table, record, release)
+        return tuple(i for i in members if attacker.cells[i]["arrival"] == record["arrival"])
+    assert where in TABLE_KEYS, record
+    return row_members(attacker, where, record, release)
+
+
+def withheld_measures(row: dict[str, object]) -> list[str]:
+    """What a withheld row hides: its positive count and complement, and its n when NULL."""
+    measures = ["positive", "not_positive"]
+    return [*measures, "respondents"] if row["n_respondents"] is None else measures
+
+
+def check_release(history: History, published: list[ProtectedRelease], number: int) -> None:
+    """Release `number` against the tests' attacker reading releases 1..number."""
+    policy = history.policy
+    seen = arrived(history.cells, number)
+    tables = [release.tables for release in published[:number]]
+    release = published[number - 1]
+    where = f"release {number} under {policy.describe()}"
+    attacker = TestAttacker(seen, tables, policy.rounding)
+
+    # (a) No protected count (of a row, a cell, or a row's batch of one arrival) is narrowed.
+    found = breaches(
+        attacker,
+        groups_of(attacker, seen, release.tables, number),
+        min_cell=policy.min_cell,
+        protection=policy.protection,
+        protect_zeros=policy.protect_zeros,
+    )
+    assert found == [], where
+
+    # (b) Each audit record holds exactly the interval of the same cells and measure.
+    for record in release.audit.to_dicts():
+        members = audited_members(attacker, record, number)
+        expected = closed(attacker.interval(members, str(record["measure"])))
+        got = (record["interval_lo"], record["interval_hi"])
+        assert got == expected, f"{where}: audit {record} vs plain audit {expected}"
+
+    # (c) Each withheld figure's published bounds are the plain attacker's interval; shown
+    # figures have none.
+    withheld: list[tuple[tuple[int, ...], list[str]]] = []
+    for name, table in release.tables.items():
+        for row in table.to_dicts():
+            label = f"{where}: {name} {row}"
+            assert (row["n_positive"] is None) == row["suppressed"], label
+            if not row["suppressed"]:
+                assert all(row[c] is None for c in BOUND_COLUMNS), label
+                continue
+            members = row_members(attacker, name, row, number)
+            withheld.append((members, withheld_measures(row)))
+            bounds = (row["n_positive_min"], row["n_positive_max"])
+            assert bounds == closed(attacker.interval(members, "positive")), label
+            bounds = (row["n_respondents_min"], row["n_respondents_max"])
+            if row["n_respondents"] is None:
+                assert bounds == closed(attacker.interval(members, "respondents")), label
+            else:
+                assert bounds == (None, None), label
+
+    # (d) Reading the bounds as well reaches no withheld row, cell or batch any closer.
+    informed = TestAttacker(seen, tables, policy.rounding, bounds=True)
+    probes = [(members, m) for members, measures in withheld for m in measures]
+    probes += [
+        (audited_members(attacker, record, number), str(record["measure"]))
+        for record in release.audit.to_dicts()
+    ]
+    for members, measure in probes:
+        assert informed.interval(members, measure) == attacker.interval(members, measure), (
+            f"{where}: the bounds tell a reader more about cells {members} ({measure})"
+        )
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(history=histories())
+def test_every_release_of_a_history_agrees_with_a_plain_exact_audit_of_all_releases(
+    history: History,
+) -> None:
+    """What the engine publishes about a reader's knowledge (audit records, bounds) is what an
+    integer program over the whole history finds, and no protected count is narrowed."""
+    note(f"cells:\n{history.cells}")
+    published = publish(history)
+    event(f"{len(published)} of {history.releases} releases published")
+    for number in range(1, len(published) + 1):
+        check_release(history, published, number)
+
+
+# -- a history worked by hand ----------------------------------------------------------------
+
+
+def test_a_late_file_hides_its_training_day_and_the_bounds_say_only_what_was_known():
+    """One region, the default policy (min_cell 3, protection 2, zeros shown):
+
+    - release 1: training day 1 (10 respondents, 6 positive). Everything shown.
+    - release 2: training day 2 (12 respondents, 11 positive). Its 1 not-positive is a
+      protected count: the primary rule withholds day 2's positive count (its n, 12, shown).
+      Region and national (the same cells: one region) would give it away as 17 - 6, so their
+      positive counts are withheld too. A reader knows day 2 holds 0..12 positives, so the
+      region and national hold 6 + (0..12) = 6..18.
+    - release 3: a late file of 2 respondents (1 positive) for day 1. Its counts (1, 1 and
+      n = 2) are all protected, and any shown n or positive count of a row holding it would,
+      minus release 1's 10 and 6, give it away; so day 1, the region and national are withheld
+      whole (the engine has no "n withheld, count shown" level). Day 2 stays as in release 2.
+      A reader still knows release 1's 6 of 10 for day 1 and that the late file holds someone,
+      and nothing more about it: day 1 holds at least 6 positives and at least 11 respondents,
+      with no upper bound; the region at least 6 + 0 positives and 10 + 12 + 1 = 23
+      respondents, open above.
+    """
+    day1, day2 = FIRST_DAY, FIRST_DAY + dt.timedelta(weeks=4)
+    cells = cells_frame(
+        [("i", "a", day1, 1, 10, 6), ("i", "a", day2, 2, 12, 11), ("i", "a", day1, 3, 2, 1)]
+    )
+    history = History(cells, 3, resolve())
+    first, second, third = publish(history)
+
+    def bounds(release: ProtectedRelease, table: str, **key: object) -> tuple[object, ...]:
+        frame = release.tables[table]
+        [row] = frame.filter(pl.lit(True), *(pl.col(k) == v for k, v in key.items())).to_dicts()
+        shown = (row["n_respondents"], row["n_positive"])
+        return (*shown, *(row[c] for c in BOUND_COLUMNS))
+
+    days, regions, national = "outcomes_by_training_day", "outcomes_by_region", "outcomes_national"
+    # (n shown, k shown, k min, k max, n min, n max)
+    assert first.n_suppressed == 0
+    assert bounds(second, days, training_day=day1) == (10, 6, None, None, None, None)
+    assert bounds(second, days, training_day=day2) == (12, None, 0, 12, None, None)
+    assert bounds(second, regions, region="a") == (22, None, 6, 18, None, None)
+    assert bounds(second, national) == (22, None, 6, 18, None, None)
+    assert (second.n_primary, second.n_complementary) == (1, 2)
+
+    assert bounds(third, days, training_day=day1) == (None, None, 6, None, 11, None)
+    assert bounds(third, days, training_day=day2) == (12, None, 0, 12, None, None)
+    assert bounds(third, regions, region="a") == (None, None, 6, None, 23, None)
+    assert bounds(third, national) == (None, None, 6, None, 23, None)
+    assert (third.n_primary, third.n_complementary) == (1, 3)
+
+    # The same history passes the whole differential check too.
+    for number in (1, 2, 3):
+        check_release(history, [first, second, third], number)

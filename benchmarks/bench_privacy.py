@@ -124,6 +124,7 @@ def run_sequence(args: argparse.Namespace) -> None:
         policy = engine.resolve(args.presets[0])
         all_cells = scenario(args.releases, args.regions, args.seed)
         history = pl.DataFrame(schema=engine.history_schema)
+        previous = None  # the last release's audit, taken over by the new engine only
         emit({"kind": "start", "rss_mb": peak_mb(), "cells": all_cells.height})
         started = time.perf_counter()
         for release in range(1, args.releases + 1):
@@ -133,8 +134,9 @@ def run_sequence(args: argparse.Namespace) -> None:
             cells = cells_of_release(all_cells, release)
             clock = time.perf_counter()
             try:
+                carried = {} if previous is None else {"previous_audit": previous}
                 protected = engine.protect(
-                    cells, engine.tables, policy, release_no=release, history=history
+                    cells, engine.tables, policy, release_no=release, history=history, **carried
                 )
             except engine.audit_failure as exc:
                 seconds = time.perf_counter() - clock
@@ -159,6 +161,8 @@ def run_sequence(args: argparse.Namespace) -> None:
             }
             emit(record)
             history = pl.concat([history, protected.figures.cast(engine.history_schema)])
+            if args.worker == "new":
+                previous = protected.audit
             print(
                 f"  {args.worker:<8} {args.presets[0]:<10} release {release:>3}: "
                 f"{seconds:8.2f} s, {protected.n_rows:>6} rows, "

@@ -47,6 +47,11 @@ class History:
     releases: int
     policy: Policy
 
+    def __repr__(self) -> str:
+        """Every cell, as the rows `cells_frame` takes: a failing example pastes into a test."""
+        rows = ",\n    ".join(repr(row) for row in self.cells.rows())
+        return f"History(cells_frame([\n    {rows},\n]), {self.releases}, {self.policy!r})"
+
 
 def cells_frame(rows: list[tuple[str, str, dt.date, int, int, int]]) -> pl.DataFrame:
     """(item, region, training_day, arrival, n_respondents, n_positive) per cell."""
@@ -82,14 +87,14 @@ def positives(n: int) -> st.SearchStrategy[int]:
 
 
 @st.composite
-def histories(draw: st.DrawFn) -> History:
-    """1-3 regions, 1-2 items, 2-4 releases. Each release each region may hold a new training
-    day (a usual group of 5-20, or a tiny one of 1-4), and up to two training days of earlier
-    releases get a late file of 1-4 respondents. Items share the respondents (n) but not the
-    answers."""
+def histories(draw: st.DrawFn, max_releases: int = 4) -> History:
+    """1-3 regions, 1-2 items, 2-4 releases (or up to `max_releases`). Each release each
+    region may hold a new training day (a usual group of 5-20, or a tiny one of 1-4), and up to
+    two training days of earlier releases get a late file of 1-4 respondents. Items share the
+    respondents (n) but not the answers."""
     regions = [f"r{number}" for number in range(draw(st.integers(1, 3)))]
     items = ["i", "j"][: draw(st.integers(1, 2))]
-    n_releases = draw(st.integers(2, 4))
+    n_releases = draw(st.integers(2, max_releases))
     groups: list[tuple[str, dt.date, int, int]] = []
     days: list[tuple[str, dt.date]] = []
     for release in range(1, n_releases + 1):
@@ -123,6 +128,7 @@ def publish(history: History) -> list[ProtectedRelease]:
                 history.policy,
                 release_no=number,
                 history=earlier,
+                previous_audit=published[-1].audit if published else None,
             )
         except AuditFailure as refused:
             assert number > 1, f"release 1 has no history to be pinned by: {refused}"
@@ -154,8 +160,9 @@ def row_members(
 def audited_members(
     attacker: TestAttacker, record: dict[str, object], release: int
 ) -> tuple[int, ...]:
-    """The cells an audit record is about: a table row, one underlying cell, or the cells of a
-    table row that arrived in one release."""
+    """The cells an audit record is about: a table row (as published in release `as_of_release`,
+    which is earlier than this one for a count an earlier release protected), one underlying
+    cell, or the cells of a table row that arrived in one release."""
     where = str(record["table_name"])
     if where == "underlying_cell":
         members = tuple(
@@ -170,7 +177,8 @@ def audited_members(
         members = row_members(attacker, table, record, release)
         return tuple(i for i in members if attacker.cells[i]["arrival"] == record["arrival"])
     assert where in TABLE_KEYS, record
-    return row_members(attacker, where, record, release)
+    as_of = record.get("as_of_release")
+    return row_members(attacker, where, record, release if as_of is None else int(as_of))
 
 
 def withheld_measures(row: dict[str, object]) -> list[str]:
@@ -186,7 +194,8 @@ def check_release(history: History, published: list[ProtectedRelease], number: i
     tables = [release.tables for release in published[:number]]
     release = published[number - 1]
     where = f"release {number} under {policy.describe()}"
-    attacker = TestAttacker(seen, tables, policy.rounding)
+    structure = seen.drop("n_respondents", "n_positive")  # which cells exist, as tables show
+    attacker = TestAttacker(structure, tables, policy.rounding)
 
     # (a) No protected count (of a row, a cell, or a row's batch of one arrival) is narrowed.
     found = breaches(
@@ -226,7 +235,7 @@ def check_release(history: History, published: list[ProtectedRelease], number: i
                 assert bounds == (None, None), label
 
     # (d) Reading the bounds as well reaches no withheld row, cell or batch any closer.
-    informed = TestAttacker(seen, tables, policy.rounding, bounds=True)
+    informed = TestAttacker(structure, tables, policy.rounding, bounds=True)
     probes = [(members, m) for members, measures in withheld for m in measures]
     probes += [
         (audited_members(attacker, record, number), str(record["measure"]))
@@ -249,7 +258,6 @@ def test_every_release_of_a_history_agrees_with_a_plain_exact_audit_of_all_relea
 ) -> None:
     """What the engine publishes about a reader's knowledge (audit records, bounds) is what an
     integer program over the whole history finds, and no protected count is narrowed."""
-    note(f"cells:\n{history.cells}")
     published = publish(history)
     event(f"{len(published)} of {history.releases} releases published")
     for number in range(1, len(published) + 1):
@@ -271,10 +279,11 @@ def test_a_late_file_hides_its_training_day_and_the_bounds_say_only_what_was_kno
     - release 3: a late file of 2 respondents (1 positive) for day 1. Its counts (1, 1 and
       n = 2) are all protected, and any shown n or positive count of a row holding it would,
       minus release 1's 10 and 6, give it away; so day 1, the region and national are withheld
-      whole (the engine has no "n withheld, count shown" level). Day 2 stays as in release 2.
-      A reader still knows release 1's 6 of 10 for day 1 and that the late file holds someone,
-      and nothing more about it: day 1 holds at least 6 positives and at least 11 respondents,
-      with no upper bound; the region at least 6 + 0 positives and 10 + 12 + 1 = 23
+      whole (a row whose n is withheld has its count withheld too). Day 2 has not changed and
+      reads as in release 2. A reader still knows release 1's 6 of 10 for day 1 and that the
+      late file holds someone, and nothing more about it: day 1 holds at least 6 positives and
+      at least 10 + 1 = 11 respondents, with no upper bound; the region at least 6 + 0 + 0
+      positives (day 1's, day 2's least, the late file's least) and 10 + 12 + 1 = 23
       respondents, open above.
     """
     day1, day2 = FIRST_DAY, FIRST_DAY + dt.timedelta(weeks=4)
@@ -308,3 +317,37 @@ def test_a_late_file_hides_its_training_day_and_the_bounds_say_only_what_was_kno
     # The same history passes the whole differential check too.
     for number in (1, 2, 3):
         check_release(history, [first, second, third], number)
+
+
+def test_a_count_withheld_in_an_earlier_release_is_not_given_away_by_a_later_one():
+    """min_cell 2, protection 1, zeros shown. Release 1: three regions' first training day (0,
+    0 and 1 positive of 5). Release 2: a late respondent each for r0 and r1 (not positive) and
+    r0's second day (0 of 5): the national row, 1 positive of 22, has its count withheld by the
+    primary rule. Release 3: r0's third day, 2 of 5, shown; national 27 respondents, 3 positive,
+    shown. 27 - 22 - 5 = 0, so no one else arrived, and release 2's national count would be
+    3 - 2 = 1: exactly the count release 2 withheld. Every cell and batch keeps an interval
+    [0, 1] or wider, so only carrying release 2's protected count into release 3's audit (the
+    engine reads it from release 2's audit) stops release 3 from giving it away."""
+    day1, day2, day3 = (FIRST_DAY + dt.timedelta(weeks=4 * w) for w in range(3))
+    cells = cells_frame(
+        [
+            ("i", "r0", day1, 1, 5, 0),
+            ("i", "r1", day1, 1, 5, 0),
+            ("i", "r2", day1, 1, 5, 1),
+            ("i", "r0", day1, 2, 1, 0),
+            ("i", "r1", day1, 2, 1, 0),
+            ("i", "r0", day2, 2, 5, 0),
+            ("i", "r0", day3, 3, 5, 2),
+        ]
+    )
+    policy = resolve(min_cell=2, protection=1)
+    published = publish(History(cells, 3, policy))
+    assert len(published) == 3
+    [national2] = published[1].tables["outcomes_national"].to_dicts()
+    assert national2["n_positive"] is None, "release 2 withholds the national 1 of 22"
+    attacker = TestAttacker(
+        cells.drop("n_respondents", "n_positive"), [r.tables for r in published], policy.rounding
+    )
+    members = row_members(attacker, "outcomes_national", national2, 2)
+    low, high = attacker.interval(members, "positive")
+    assert high - low >= policy.protection, f"release 2's national count is now [{low}, {high}]"

@@ -13,7 +13,7 @@ from schemas.config import Config
 from schemas.instrument import Instrument
 from transforms.aggregate import outcome_cells, theme_words
 from transforms.privacy import OUTCOME_TABLES, ProtectedRelease, protect
-from transforms.privacy.engine import HISTORY_SCHEMA, rounded
+from transforms.privacy.engine import AUDIT_SCHEMA, HISTORY_SCHEMA, rounded
 from transforms.publish import Release, new_release, publishable_tables, put_in_place, write_release
 
 
@@ -61,7 +61,22 @@ def publish_release(
     release_no = previous + 1
     cells = outcome_cells(con, instrument, release_no=release_no)
     history = con.sql("select * from release_figures").pl().cast(HISTORY_SCHEMA)
-    protected = protect(cells, OUTCOME_TABLES, policy, release_no=release_no, history=history)
+    previous_audit = (
+        con.sql(
+            "select * exclude (release_no) from release_audit where release_no = $previous",
+            params={"previous": previous},
+        )
+        .pl()
+        .cast(AUDIT_SCHEMA)
+    )
+    protected = protect(
+        cells,
+        OUTCOME_TABLES,
+        policy,
+        release_no=release_no,
+        history=history,
+        previous_audit=previous_audit,
+    )
     words = (
         theme_words(con, min_cell=policy.min_cell)
         .with_columns(

@@ -139,6 +139,7 @@ class ItemModel:
         self._wide = [i for i, f in enumerate(families) if len(set(f.arrivals.tolist())) > 3]
         self._cache: dict[tuple[tuple[int, ...], str], tuple[Interval, tuple[int, int]]] = {}
         self._programs: dict[tuple[int, int, bool], tuple[_Program, _Program, dict[int, int]]] = {}
+        self._windows: dict[tuple[tuple[int, ...], str], tuple[int, int]] = {}
 
     # -- the public questions ---------------------------------------------------------------
 
@@ -146,7 +147,15 @@ class ItemModel:
         key = (quantity.cells, quantity.measure)
         if key not in self._cache:
             self._cache[key] = self._solve(quantity)
+            self._windows[key] = self._cache[key][1]
         return self._cache[key][0]
+
+    def carry(
+        self, entries: dict[tuple[tuple[int, ...], str], tuple[Interval, tuple[int, int]]]
+    ) -> None:
+        """Intervals known from the last release that nothing of this one can move."""
+        self._cache.update(entries)
+        self._windows.update({key: window for key, (_, window) in entries.items()})
 
     def changed(self, family: int) -> None:
         """This release's figure of `family` changed: forget what it can move."""
@@ -177,16 +186,66 @@ class ItemModel:
             for m in of.figures
         )
 
+    def snapshot(self) -> tuple[dict, dict]:  # type: ignore[type-arg]
+        """What is known now; `restore` brings it back once the pattern is as it was."""
+        return dict(self._cache), dict(self._programs)
+
+    def restore(self, snapshot: tuple[dict, dict]) -> None:  # type: ignore[type-arg]
+        self._cache, self._programs = dict(snapshot[0]), dict(snapshot[1])
+
+    def last_window(self, quantity: Quantity) -> tuple[int, int] | None:
+        """The window the quantity was last settled on, even if it has been reopened since."""
+        return self._windows.get((quantity.cells, quantity.measure))
+
+    def known(self, quantity: Quantity) -> bool:
+        return (quantity.cells, quantity.measure) in self._cache
+
     def window_of(self, quantity: Quantity) -> tuple[int, int]:
         self.interval(quantity)
         return self._cache[(quantity.cells, quantity.measure)][1]
 
     # -- solving ----------------------------------------------------------------------------
 
+    def outer(self, quantity: Quantity, window: tuple[int, int]) -> Interval | None:
+        """What the figures alone say on `window`: the true interval lies inside. None when
+        the window does not hold the quantity's cells."""
+        programs = self._on_window(quantity, window)
+        if programs is None:
+            return None
+        offset, program, objective = programs
+        lo, hi = program[0].bounds(objective)
+        return Interval(lo, hi).shifted(offset)
+
+    def inner(self, quantity: Quantity, window: tuple[int, int]) -> Interval | None:
+        """An interval inside the true one, from integer points the attacker must allow; None
+        where no such end was found."""
+        programs = self._on_window(quantity, window)
+        if programs is None:
+            return None
+        offset, program, objective = programs
+        lo, hi = program[1].attained(objective)
+        if lo is None or hi is None:
+            return None
+        return Interval(lo, hi).shifted(offset)
+
+    def _on_window(
+        self, quantity: Quantity, window: tuple[int, int]
+    ) -> tuple[int, tuple[_Program, _Program], np.ndarray] | None:
+        offset, cells = self._reduced(quantity)
+        t0, t1 = window
+        if not cells or any(not t0 <= self.arrivals[c] <= t1 for c in cells):
+            return None
+        whole = t0 <= self.first and t1 >= self.last
+        outer, inner, position = self._programs_for(t0, t1, whole)
+        return offset, (outer, inner), _objective(cells, quantity.measure, position, outer.n // 2)
+
+    def _reduced(self, quantity: Quantity) -> tuple[int, tuple[int, ...]]:
+        if quantity.family is None:
+            return 0, quantity.cells
+        return self._anchor(quantity)
+
     def _solve(self, quantity: Quantity) -> tuple[Interval, tuple[int, int]]:
-        offset, cells = 0, quantity.cells
-        if quantity.family is not None:
-            offset, cells = self._anchor(quantity)
+        offset, cells = self._reduced(quantity)
         if quantity.measure == NEGATIVE and quantity.family is not None:
             family = self.families[quantity.family]
             figure = family.figure(quantity.m)

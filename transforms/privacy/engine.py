@@ -74,6 +74,9 @@ AUDIT_SCHEMA = {
     "interval_lo": pl.Int64,
     "interval_hi": pl.Int64,
     "required": pl.Boolean,
+    "window_first": pl.Int64,
+    "window_last": pl.Int64,
+    "as_of_release": pl.Int64,
 }
 UNDERLYING = "underlying_cell"
 
@@ -103,6 +106,8 @@ class _Quantity:
     measure: str
     audit: Quantity
     value: int
+    as_of: int | None = None
+    """For a table row: the release whose figure of it this is (its cells had arrived by then)."""
 
 
 @dataclass
@@ -116,6 +121,8 @@ class _Item:
     rounding: int
     quantities: list[_Quantity] = field(default_factory=list)
     """Protected: each must pass the audit."""
+    earlier: list[_Quantity] = field(default_factory=list)
+    """Counts an earlier release protected in a row that has grown since: protected for ever."""
     reported: list[_Quantity] = field(default_factory=list)
     """Withheld only to protect others: intervals stored, not required."""
 
@@ -146,16 +153,21 @@ def protect(
     *,
     release_no: int,
     history: pl.DataFrame | None = None,
+    previous_audit: pl.DataFrame | None = None,
 ) -> ProtectedRelease:
     """Suppress, audit and shape every table of one release. `cells` has item, region,
-    training_day, arrival, n_respondents, n_positive; `history` is earlier releases' figures."""
+    training_day, arrival, n_respondents, n_positive; `history` is earlier releases' figures;
+    `previous_audit`, the last release's audit, lets intervals that nothing new can reach be
+    taken over instead of solved again (without it every interval is solved)."""
     cells = cells.sort("item", *CELL_KEYS, nulls_last=True)
     history = history if history is not None else pl.DataFrame(schema=HISTORY_SCHEMA)
     earlier = earlier_figures(cells, tables, history.cast(HISTORY_SCHEMA))
+    carried = _carried(previous_audit)
     items = []
     for item in cells["item"].unique(maintain_order=True).to_list():
         item_cells = cells.filter(pl.col("item") == item)
         model = _model(item, item_cells, tables, earlier, policy, release_no)
+        _carry(model, carried.get(item, []))
         _suppress(model, policy, release_no)
         _prune(model, policy)
         items.append(model)
@@ -230,12 +242,76 @@ def _model(
                 row.level = max(row.primary, previous[1])
             families.append(family)
             rows.append(row)
-    model = _Item(
-        item, records, rows, ItemModel(arrivals, n, k, families, release_no), policy.rounding
-    )
+    attacker = ItemModel(arrivals, n, k, families, release_no)
+    model = _Item(item, records, rows, attacker, policy.rounding)
     for row in rows:
-        _publish(model, row)
+        families[row.family].current = _figure(model, row)
     return model
+
+
+def _carried(audit: pl.DataFrame | None) -> dict[str, list[dict[str, object]]]:
+    if audit is None or "window_first" not in audit.columns:
+        return {}
+    found: dict[str, list[dict[str, object]]] = {}
+    for record in audit.filter(pl.col("window_first").is_not_null()).iter_rows(named=True):
+        found.setdefault(str(record["item"]), []).append(record)
+    return found
+
+
+def _carry(model: _Item, records: list[dict[str, object]]) -> None:
+    """Take over the last release's intervals whose windows nothing of this release can move
+    (the figures there are the same ones, so the interval is too), and keep every count it
+    protected in a row that has grown since: this release must not give it away either."""
+    by_key = {(row.table.name, *_padded(row.table, row.key)): row for row in model.rows}
+    cell_of = {
+        (cell["region"], cell["training_day"], cell["arrival"]): index
+        for index, cell in enumerate(model.cells)
+    }
+    changed = [row.family for row in model.rows if row.changed]
+    entries = {}
+    for record in records:
+        where, measure = str(record["table_name"]), str(record["measure"])
+        row = by_key.get((where.removesuffix(" batch"), record["region"], record["training_day"]))
+        if where == UNDERLYING:
+            index = cell_of.get((record["region"], record["training_day"], record["arrival"]))
+            if index is None:
+                continue
+            cells: tuple[int, ...] = (index,)
+        elif row is None:
+            continue
+        elif where.endswith(" batch"):
+            if row.changed:
+                continue
+            cells = tuple(i for i in row.cells if model.cells[i]["arrival"] == record["arrival"])
+        else:
+            as_of = record.get("as_of_release")
+            family = model.model.families[row.family]
+            m = len(row.cells) if as_of is None else int((family.arrivals <= as_of).sum())
+            cells = tuple(sorted(int(c) for c in family.cells[:m]))
+            if as_of is not None and record["required"] and 0 < m < len(row.cells):
+                value = _true(model, cells, measure)
+                key = dict(zip(row.table.keys, row.key, strict=True))
+                audit = Quantity(cells, measure, row.family, m)
+                model.earlier.append(_Quantity(where, key, measure, audit, value, int(as_of)))  # type: ignore[call-overload]
+        window = (record["window_first"], record["window_last"])
+        if window[0] is None or any(model.model.moves(f, *window) for f in changed):  # type: ignore[misc]
+            continue
+        hi = record["interval_hi"]
+        interval = Interval(int(record["interval_lo"]), None if hi is None else int(hi))  # type: ignore[call-overload]
+        entries[(cells, measure)] = (interval, (int(window[0]), int(window[1])))  # type: ignore[call-overload]
+    model.model.carry(entries)
+
+
+def _true(model: _Item, cells: Sequence[int], measure: str) -> int:
+    n = sum(int(model.cells[i]["n_respondents"]) for i in cells)  # type: ignore[call-overload]
+    k = sum(int(model.cells[i]["n_positive"]) for i in cells)  # type: ignore[call-overload]
+    return {BOTH: n, POSITIVE: k, NEGATIVE: n - k}[measure]
+
+
+def _figure(model: _Item, row: _Row) -> tuple[float, float, float, float]:
+    n = published_interval(row.n, model.rounding) if row.level < ALL_WITHHELD else (-INF, INF)
+    k = published_interval(row.k, model.rounding) if row.level < COUNT_WITHHELD else (-INF, INF)
+    return (float(n[0]), float(n[1]), float(k[0]), float(k[1]))
 
 
 def _padded(table: Table, key: tuple[object, ...]) -> tuple[object, object]:
@@ -246,10 +322,10 @@ def _padded(table: Table, key: tuple[object, ...]) -> tuple[object, object]:
 def _publish(model: _Item, row: _Row) -> None:
     """Set what this release tells of `row` at its current level, in the attacker's model."""
     family = model.model.families[row.family]
-    n = published_interval(row.n, model.rounding) if row.level < ALL_WITHHELD else (-INF, INF)
-    k = published_interval(row.k, model.rounding) if row.level < COUNT_WITHHELD else (-INF, INF)
-    family.current = (float(n[0]), float(n[1]), float(k[0]), float(k[1]))
-    model.model.changed(row.family)
+    figure = _figure(model, row)
+    if figure != family.current:
+        family.current = figure
+        model.model.changed(row.family)
 
 
 def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
@@ -263,6 +339,10 @@ def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
         for arrival, members in _batches(row, model.cells):
             key = dict(zip(row.table.keys, row.key, strict=True)) | {"arrival": arrival}
             _add_group_quantities(model, f"{row.table.name} batch", key, members, policy, seen)
+    for quantity in model.earlier:
+        if (quantity.audit.cells, quantity.measure) not in seen:
+            seen.add((quantity.audit.cells, quantity.measure))
+            model.quantities.append(quantity)
     for row in model.rows:
         _add_row_quantities(model, row, row.primary, row.level, seen, required=False)
     attacker = model.model
@@ -282,20 +362,37 @@ def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
             )
             if not candidates:
                 raise AuditFailure(_failure(model, quantity, release_no, policy))
-            chosen = candidates[0]
-            for row in candidates:
-                row.level += 1
-                _publish(model, row)
-                widened = _wider(attacker.interval(quantity.audit), interval)
-                row.level -= 1
-                _publish(model, row)
-                if widened:
-                    chosen = row
-                    break
+            chosen = _widening(model, quantity, interval, (t0, t1), candidates)
             before = chosen.level
             chosen.level += 1
             _publish(model, chosen)
             _add_row_quantities(model, chosen, before, chosen.level, seen, required=False)
+
+
+def _widening(
+    model: _Item,
+    quantity: _Quantity,
+    interval: Interval,
+    window: tuple[int, int],
+    candidates: list[_Row],
+) -> _Row:
+    """The first candidate whose withholding widens the count's interval (else the first).
+    A candidate that leaves the figures' own bound on the settled window where it was cannot
+    widen the exact interval either, so the exact one is solved only for the others."""
+    attacker = model.model
+    before = attacker.outer(quantity.audit, window)
+    for row in candidates:
+        row.level += 1
+        _publish(model, row)
+        trial = attacker.outer(quantity.audit, window)
+        widened = (before is None or trial is None or _wider(trial, before)) and _wider(
+            attacker.interval(quantity.audit), interval
+        )
+        row.level -= 1
+        _publish(model, row)
+        if widened:
+            return row
+    return candidates[0]
 
 
 def _touches(model: _Item, row: _Row, t0: int, t1: int) -> bool:
@@ -313,17 +410,32 @@ def _prune(model: _Item, policy: Policy) -> None:
     )
     for row in extra:
         while row.level > row.primary:
+            known = model.model.snapshot()
             row.level -= 1
             _publish(model, row)
-            if all(_passes(q, model.model.interval(q.audit), policy) for q in model.quantities):
+            if all(_still_passes(model, q, policy) for q in model.quantities):
                 continue
             row.level += 1
             _publish(model, row)
+            model.model.restore(known)
             break
     seen = {(q.audit.cells, q.audit.measure) for q in model.quantities}
     model.reported = []
     for row in model.rows:
         _add_row_quantities(model, row, row.primary, row.level, seen, required=False)
+
+
+def _still_passes(model: _Item, quantity: _Quantity, policy: Policy) -> bool:
+    """After a figure is given back: an interval nothing moved is known; otherwise an interval
+    the attacker must allow (inside the true one) on the window it last settled on that passes
+    is proof enough, and the exact interval decides the rest."""
+    attacker = model.model
+    if not attacker.known(quantity.audit):
+        window = attacker.last_window(quantity.audit)
+        inner = None if window is None else attacker.inner(quantity.audit, window)
+        if inner is not None and _passes(quantity, inner, policy):
+            return True
+    return _passes(quantity, attacker.interval(quantity.audit), policy)
 
 
 def _final_audit(model: _Item, policy: Policy, release_no: int) -> list[tuple[object, ...]]:
@@ -335,6 +447,7 @@ def _final_audit(model: _Item, policy: Policy, release_no: int) -> list[tuple[ob
         if protected and not _passes(quantity, interval, policy):
             raise AuditFailure(_failure(model, quantity, release_no, policy))
         key = quantity.key
+        first, last = model.model.window_of(quantity.audit)
         records.append(
             (
                 quantity.where,
@@ -346,6 +459,9 @@ def _final_audit(model: _Item, policy: Policy, release_no: int) -> list[tuple[ob
                 interval.lo,
                 interval.hi,
                 protected,
+                first if first <= last else None,
+                last if first <= last else None,
+                quantity.as_of,
             )
         )
     return records
@@ -392,7 +508,7 @@ def _add_row_quantities(
         if (row.cells, measure) not in seen:
             seen.add((row.cells, measure))
             audit = _row_quantity(model, row, measure)
-            quantity = _Quantity(row.table.name, key, measure, audit, value)
+            quantity = _Quantity(row.table.name, key, measure, audit, value, model.model.release_no)
             (model.quantities if required else model.reported).append(quantity)
 
 
@@ -448,6 +564,8 @@ def _wider(trial: Interval, current: Interval) -> bool:
 
 def _failure(model: _Item, quantity: _Quantity, release_no: int, policy: Policy) -> str:
     where = ", ".join(f"{k}={v}" for k, v in quantity.key.items()) or "all regions"
+    if quantity.as_of is not None and quantity.as_of < release_no:
+        where += f", as published in release {quantity.as_of}"
     return (
         f"release {release_no} refused: in {quantity.where} ({where}), item {model.item}, the "
         f"{quantity.measure.replace('_', '-')} count could be narrowed by an attacker using this "

@@ -10,5 +10,13 @@ create table if not exists release_audit (
     measure      varchar not null,   -- positive | not_positive | respondents
     interval_lo  bigint not null,
     interval_hi  bigint,             -- NULL: no upper bound can be derived
-    required     boolean not null    -- protected count (must be wide) or withheld for others
+    required     boolean not null,   -- protected count (must be wide) or withheld for others
+    window_first integer,            -- the releases whose cells settled the interval: the next
+    window_last  integer,            -- release reuses it when nothing it publishes reaches them
+    as_of_release integer            -- for a table row: the release whose figure of it this is;
+                                     -- a count protected then stays protected in every release
 );
+-- Warehouses made before the windows were kept.
+alter table release_audit add column if not exists window_first integer;
+alter table release_audit add column if not exists window_last integer;
+alter table release_audit add column if not exists as_of_release integer;

@@ -125,6 +125,8 @@ class _Item:
     """Counts an earlier release protected in a row that has grown since: protected for ever."""
     reported: list[_Quantity] = field(default_factory=list)
     """Withheld only to protect others: intervals stored, not required."""
+    covers: dict[int, _Quantity] = field(default_factory=dict)
+    """Per row withheld as cover (by id), the count it was withheld for."""
 
 
 @dataclass(frozen=True)
@@ -363,6 +365,7 @@ def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
             if not candidates:
                 raise AuditFailure(_failure(model, quantity, release_no, policy))
             chosen = _widening(model, quantity, interval, (t0, t1), candidates)
+            model.covers[id(chosen)] = quantity
             before = chosen.level
             chosen.level += 1
             _publish(model, chosen)
@@ -381,6 +384,7 @@ def _widening(
     widen the exact interval either, so the exact one is solved only for the others."""
     attacker = model.model
     before = attacker.outer(quantity.audit, window)
+    known = attacker.snapshot()
     for row in candidates:
         row.level += 1
         _publish(model, row)
@@ -390,6 +394,7 @@ def _widening(
         )
         row.level -= 1
         _publish(model, row)
+        attacker.restore(known)
         if widened:
             return row
     return candidates[0]
@@ -413,7 +418,8 @@ def _prune(model: _Item, policy: Policy) -> None:
             known = model.model.snapshot()
             row.level -= 1
             _publish(model, row)
-            if all(_still_passes(model, q, policy) for q in model.quantities):
+            first = [model.covers[id(row)]] if id(row) in model.covers else []
+            if all(_still_passes(model, q, policy) for q in first + model.quantities):
                 continue
             row.level += 1
             _publish(model, row)

@@ -226,7 +226,7 @@ class ItemModel:
         lo, hi = program[1].attained(objective)
         if lo is None or hi is None:
             return None
-        return Interval(lo, hi).shifted(offset)
+        return Interval(lo, None if hi == math.inf else int(hi)).shifted(offset)
 
     def _on_window(
         self, quantity: Quantity, window: tuple[int, int]
@@ -293,11 +293,11 @@ class ItemModel:
         lo_in, hi_in = inner.attained(objective)
         if lo_in is None or lo_in != lo_out:
             return None
-        if hi_out is None and hi_in is None:
+        if hi_in == math.inf:
             return Interval(lo_in, None)
-        if hi_in is None or hi_in != hi_out:
+        if hi_in is None or hi_out is None or hi_in != hi_out:
             return None
-        return Interval(lo_in, hi_in)
+        return Interval(lo_in, int(hi_in))
 
     def _programs_for(
         self, t0: int, t1: int, whole: bool
@@ -397,6 +397,16 @@ def _objective(
     return vector
 
 
+_UNBOUNDED = (
+    highspy.HighsModelStatus.kUnbounded,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible,
+)
+
+
+def _integral(point: np.ndarray) -> bool:
+    return bool(np.abs(point - np.round(point)).max(initial=0.0) <= EPS)
+
+
 class _Program:
     """Rows over the window's cells (positive and not-positive unknowns per cell)."""
 
@@ -451,7 +461,7 @@ class _Program:
         highs.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), sign * objective)
         highs.run()
         status = highs.getModelStatus()
-        if status == highspy.HighsModelStatus.kUnbounded:
+        if status in _UNBOUNDED:  # every program here holds the true counts: never infeasible
             return None, np.zeros(self.n)
         if status != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(f"attacker model: {highs.modelStatusToString(status)}")
@@ -465,18 +475,18 @@ class _Program:
         assert low is not None
         return math.ceil(low - EPS), None if high is None else math.floor(-high + EPS)
 
-    def attained(self, objective: np.ndarray) -> tuple[int | None, int | None]:
-        """Each end when an integer point attains it (None where none was found; the upper
-        end None also when unbounded, told apart by the caller through `bounds`)."""
-        ends: list[int | None] = []
+    def attained(self, objective: np.ndarray) -> tuple[int | None, float | None]:
+        """Each end when an integer point attains it, None where none was found; the upper
+        end is infinite when it is unbounded (a ray from an integer point stays integer)."""
+        ends: list[float | None] = []
         for sign in (1.0, -1.0):
             value, point = self._optimise(objective, sign)
             if value is None:
-                ends.append(None)
+                ends.append(math.inf)
                 continue
-            integral = np.abs(point - np.round(point)).max(initial=0.0) <= EPS
-            ends.append(round(sign * value) if integral else None)
-        return ends[0], ends[1]
+            ends.append(round(sign * value) if _integral(point) else None)
+        low = ends[0]
+        return (None if low is None else int(low)), ends[1]
 
     def integer_interval(self, objective: np.ndarray) -> Interval:
         """The whole history: the attacker's integer program itself."""
@@ -486,7 +496,7 @@ class _Program:
             if value is None:
                 ends.append(None)
                 continue
-            if np.abs(point - np.round(point)).max(initial=0.0) > EPS:
+            if not _integral(point):
                 value = self._integer_optimum(objective, sign)
             ends.append(round(sign * value))
         assert ends[0] is not None

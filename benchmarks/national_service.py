@@ -12,6 +12,8 @@ import random
 
 import polars as pl
 
+from transforms.privacy.tables import CELL_SCHEMA
+
 ITEM_RATES: dict[str, float] = {
     "effective_use": 0.97,
     "keen_to_continue": 0.97,
@@ -43,15 +45,6 @@ LATE_SHARE = 0.10
 LATE_SIZE = (1, 3)
 FIRST_MONTH = dt.date(2027, 1, 1)
 """Release 1 covers this month; release R the (R-1)th month after it."""
-
-CELL_SCHEMA = {
-    "item": pl.Utf8,
-    "region": pl.Utf8,
-    "training_day": pl.Date,
-    "arrival": pl.Int64,
-    "n_respondents": pl.Int64,
-    "n_positive": pl.Int64,
-}
 
 
 def region_names(n_regions: int) -> list[str]:

@@ -27,6 +27,7 @@ from transforms.privacy.engine import (
     published_interval,
 )
 from transforms.privacy.policy import Policy, lowerings
+from transforms.privacy.tables import CELL_SCHEMA
 
 DAY1, DAY2 = dt.date(2026, 1, 7), dt.date(2026, 2, 4)
 GMC = resolve()
@@ -36,14 +37,7 @@ def cells(rows: list[tuple[str, dt.date, int, int, int]], item: str = "i") -> pl
     """(region, training_day, arrival, n_respondents, n_positive) per cell."""
     return pl.DataFrame(
         [(item, *row) for row in rows],
-        schema={
-            "item": pl.Utf8,
-            "region": pl.Utf8,
-            "training_day": pl.Date,
-            "arrival": pl.Int64,
-            "n_respondents": pl.Int64,
-            "n_positive": pl.Int64,
-        },
+        schema=CELL_SCHEMA,
         orient="row",
     )
 

@@ -16,6 +16,7 @@ import polars as pl
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
+from schemas.stages import BOUND_COLUMNS
 from tests.attacker import TestAttacker, breaches, groups_of
 from transforms.privacy import (
     OUTCOME_TABLES,
@@ -25,18 +26,10 @@ from transforms.privacy import (
     protect,
     resolve,
 )
+from transforms.privacy.tables import CELL_SCHEMA
 
-CELL_SCHEMA = {
-    "item": pl.Utf8,
-    "region": pl.Utf8,
-    "training_day": pl.Date,
-    "arrival": pl.Int64,
-    "n_respondents": pl.Int64,
-    "n_positive": pl.Int64,
-}
 TABLE_KEYS = {table.name: table.keys for table in OUTCOME_TABLES}
 FIRST_DAY = dt.date(2026, 1, 7)
-BOUND_COLUMNS = ("n_positive_min", "n_positive_max", "n_respondents_min", "n_respondents_max")
 
 
 @dataclass(frozen=True)

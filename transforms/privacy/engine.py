@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from schemas.stages import BOUND_COLUMNS
 from transforms.errors import PublishError
 from transforms.privacy.audit import (
     BOTH,
@@ -601,17 +602,17 @@ def _table_frame(
         pct = 100.0 * k / n if k is not None and n else None
         k_min, k_max, n_min, n_max = bounds.get(id(row), (None,) * 4)
         records.append((*row.key, item, n, k, pct, row.level > SHOWN, k_min, k_max, n_min, n_max))
-    schema = {key: _KEY_TYPES[key] for key in table.keys} | {
-        "item": pl.Utf8,
-        "n_respondents": pl.Int64,
-        "n_positive": pl.Int64,
-        "pct_positive": pl.Float64,
-        "suppressed": pl.Boolean,
-        "n_positive_min": pl.Int64,
-        "n_positive_max": pl.Int64,
-        "n_respondents_min": pl.Int64,
-        "n_respondents_max": pl.Int64,
-    }
+    schema = (
+        {key: _KEY_TYPES[key] for key in table.keys}
+        | {
+            "item": pl.Utf8,
+            "n_respondents": pl.Int64,
+            "n_positive": pl.Int64,
+            "pct_positive": pl.Float64,
+            "suppressed": pl.Boolean,
+        }
+        | dict.fromkeys(BOUND_COLUMNS, pl.Int64)
+    )
     return pl.DataFrame(records, schema=schema, orient="row")
 
 

@@ -19,7 +19,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import polars as pl
+
 CELL_KEYS = ("region", "training_day", "arrival")
+CELL_SCHEMA: dict[str, pl.DataType] = {
+    "item": pl.Utf8(),
+    "region": pl.Utf8(),
+    "training_day": pl.Date(),
+    "arrival": pl.Int64(),
+    "n_respondents": pl.Int64(),
+    "n_positive": pl.Int64(),
+}
+"""What `protect` is given: one row per cell, its counts true and unsuppressed."""
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,9 @@ would, and random multi-region releases checked by the tests' own integer progra
 from __future__ import annotations
 
 import datetime as dt
-import math
 import random
 
 import duckdb
-import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -305,24 +303,3 @@ def test_a_word_used_by_one_person_is_never_published_however_often_they_use_it(
 def test_theme_words_at_min_cell_boundaries(users: int, shown: bool):
     con = words_warehouse([(1, r, "three_words", "supportive") for r in range(1, users + 1)])
     assert (theme_words(con, min_cell=3).height == 1) is shown
-
-
-# -- the window programs ---------------------------------------------------------------------
-
-
-def test_an_end_reached_only_at_a_fraction_is_not_taken_for_an_open_one():
-    """One cell, 2 * positive <= 3 (not a real figure, just a fractional vertex): the upper end
-    is 1, not open; the inner program cannot vouch for it, so it says so (None), and an end
-    with nothing above it is infinite, which only a ray of integer points can give."""
-    from transforms.privacy.audit import BOTH, POSITIVE, _Program
-
-    bounded = _Program(1)
-    bounded.add([0], POSITIVE, 0, 1.5)
-    bounded.add([0], BOTH, 1, 4)
-    objective = np.array([1.0, 0.0])
-    assert bounded.attained(objective) == (0, None)
-    assert bounded.bounds(objective) == (0, 1)
-    open_above = _Program(1)
-    open_above.exists(0)
-    assert open_above.attained(objective) == (0, math.inf)
-    assert open_above.bounds(objective) == (0, None)

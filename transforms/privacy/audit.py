@@ -1,28 +1,34 @@
 """The attacker's view of one item: exact integer intervals over every published figure of every
-release, computed on small windows of time so that the cost of a release grows with the history
-no faster than linearly.
+release, kept up to date while the engine decides this release's figures.
 
 Every published figure is a *prefix* of a family: a table row's cells sorted by arrival, of
-which release R saw those that had arrived by R. The attacker's best knowledge of a withheld
-quantity is the interval [min, max] of it over every non-negative integer assignment of the
-cells that agrees with every figure (a rounded figure is an interval) and gives every cell at
-least one respondent.
+which release R saw those that had arrived by R. The attacker's best knowledge of a quantity
+(a sum of cells' positive, not-positive or respondent counts) is the interval [min, max] of it
+over every non-negative integer assignment of the cells that agrees with every figure (a
+rounded figure is an interval) and gives every cell at least one respondent.
 
-A quantity's cells arrived within a few releases, so it is solved on a window of releases
-around them. Two linear programs bracket the truth on a window:
+One linear program per item holds the whole history, written in *differences from the truth*
+(each cell's positive and not-positive counts as truth + up - down) and chained along each
+family (each published prefix is a column, equal to the prefix before it plus the cells
+between), so it stays as sparse as the cells themselves and a figure of this release is just
+the bounds of one column. An end of an interval is settled from its linear optimum:
 
-- *outer*: only what the figures say about the window's cells, with every other cell unknown:
-  figures of one family that share the same cells outside the window are differenced (the
-  outside part cancels), and a figure that reaches past the window bounds the window's part
-  from above. Everything here follows from the figures, so the true interval lies inside.
-- *inner*: every cell outside the window fixed at its true counts, all figures kept. One
-  assignment the attacker must allow, so its interval lies inside the true one.
+- when an integer assignment attains it, that assignment is kept as the end's *witness*, the
+  one nearest the truth (a second program minimises the total difference at that optimum), so
+  it differs from the truth in only a few cells;
+- otherwise HiGHS solves the integer program for that end.
 
-When the inner optimum is an integer point and equals the outer bound rounded inwards, that
-end is exact. Otherwise the window doubles, up to the whole history, where both programs are
-the attacker's own and HiGHS solves the integer program outright. A row of a table is solved
-from its nearest exactly published earlier figure (the difference is a few cells), so region
-and national rows stay on small windows too."""
+What makes a long history cheap is what is kept between questions and between releases:
+
+- a figure made *tighter* (shown where it was withheld) leaves an end exactly where it was as
+  long as the end's witness still agrees with it: the optimum over fewer assignments that
+  still include the optimal one;
+- a figure made *looser* (withheld) leaves an end where it was when the figure's column had no
+  reduced cost at the end's optimum: the optimal basis stays optimal. Each end keeps the
+  figures of this release it rests on (its *binding* figures); only those can widen it, which
+  is also all the engine needs to try when it looks for a cover;
+- the next release holds every figure of this one (they are history) plus the new ones, so an
+  interval is carried over exactly when its witnesses agree with the new figures."""
 
 from __future__ import annotations
 
@@ -38,6 +44,10 @@ INF = highspy.kHighsInf
 EPS = 1e-6
 BOTH, POSITIVE, NEGATIVE = "respondents", "positive", "not_positive"
 
+Witness = dict[int, tuple[int, int]]
+"""An assignment the attacker must allow, as its difference from the truth per cell:
+cell -> (positive difference, not-positive difference); cells not listed are as they are."""
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -48,9 +58,6 @@ class Interval:
     @property
     def width(self) -> float:
         return float("inf") if self.hi is None else self.hi - self.lo
-
-    def shifted(self, offset: int) -> Interval:
-        return Interval(self.lo + offset, None if self.hi is None else self.hi + offset)
 
 
 @dataclass
@@ -79,10 +86,8 @@ class Family:
         )
 
     def prefixes(self) -> list[int]:
-        ms = set(self.figures)
-        if self.current is not None:
-            ms.add(len(self.cells))
-        return sorted(ms)
+        """Every prefix with a column: each earlier figure's, and the whole row."""
+        return sorted({m for m in self.figures if 0 < m < len(self.cells)} | {len(self.cells)})
 
 
 def bounds_of(figure: tuple[float, ...], measure: str) -> tuple[float, float]:
@@ -113,6 +118,44 @@ class Quantity:
     m: int = 0
 
 
+@dataclass
+class Known:
+    """What is known of one quantity: its interval, and why it still holds."""
+
+    interval: Interval
+    low: Witness
+    high: Witness | None
+    """None: open above."""
+    binding: frozenset[int] | None
+    """Families whose figure of this release the ends rest on; None: any of them may."""
+    exact: bool = True
+    """False once a binding figure was loosened: the interval is still attained (the
+    witnesses still agree with every figure), so it lies inside the exact one."""
+
+    def cells(self) -> set[int]:
+        return set(self.low) | set(self.high or ())
+
+
+@dataclass(frozen=True)
+class _End:
+    value: int | None
+    """None: unbounded."""
+    witness: Witness | None
+    binding: frozenset[int] | None
+
+
+_Key = tuple[tuple[int, ...], str]
+_UNBOUNDED = (
+    highspy.HighsModelStatus.kUnbounded,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible,
+)
+_COLUMNS_PER_CELL = 4
+"""Per cell: positive up, positive down, not-positive up, not-positive down."""
+_FEW = 2
+"""A witness changing this many cells or fewer is kept as the linear program found it; a
+larger one is replaced by the nearest assignment attaining the same end."""
+
+
 class ItemModel:
     """All cells and families of one item; answers exact intervals for the current pattern."""
 
@@ -125,397 +168,439 @@ class ItemModel:
         release_no: int,
     ) -> None:
         self.arrivals = arrivals
-        self.n = n
-        self.k = k
         self.families = families
         self.release_no = release_no
-        self.first = int(arrivals.min()) if len(arrivals) else 1
-        self.last = max(int(arrivals.max()) if len(arrivals) else 1, release_no)
         self.true = {BOTH: n, POSITIVE: k, NEGATIVE: n - k}
-        self._by_arrival: dict[int, list[int]] = {}
+        self.n_cells = len(arrivals)
+        self._rank = [{int(c): r for r, c in enumerate(f.cells)} for f in families]
+        self._cum = [
+            {m: np.concatenate([[0], np.cumsum(self.true[m][f.cells])]) for m in (BOTH, POSITIVE)}
+            for f in families
+        ]
+        self.families_of: list[list[int]] = [[] for _ in range(self.n_cells)]
         for index, family in enumerate(families):
-            for arrival in set(family.arrivals.tolist()):
-                self._by_arrival.setdefault(int(arrival), []).append(index)
-        self._wide = [i for i, f in enumerate(families) if len(set(f.arrivals.tolist())) > 3]
-        self._cache: dict[tuple[tuple[int, ...], str], tuple[Interval, tuple[int, int]]] = {}
-        self._programs: dict[tuple[int, int, bool], tuple[_Program, _Program, dict[int, int]]] = {}
-        self._windows: dict[tuple[tuple[int, ...], str], tuple[int, int]] = {}
+            for cell in family.cells:
+                self.families_of[int(cell)].append(index)
+        self._highs = self._build()
+        self._objective: np.ndarray = np.zeros(0, dtype=np.int32)
+        self._known: dict[_Key, Known] = {}
+        self._by_cell: dict[int, set[_Key]] = {}
+        self._by_family: dict[int, set[_Key]] = {}
+        self._open: set[_Key] = set()
+        self._unscreened: set[_Key] = set()
+        self.solves = 0
+        self.integer_solves = 0
 
     # -- the public questions ---------------------------------------------------------------
 
     def interval(self, quantity: Quantity) -> Interval:
-        key = (quantity.cells, quantity.measure)
-        if key not in self._cache:
-            self._cache[key] = self._solve(quantity)
-            self._windows[key] = self._cache[key][1]
-        return self._cache[key][0]
+        """The exact interval under the current figures."""
+        return self._exact(quantity).interval
 
-    def carry(
-        self, entries: dict[tuple[tuple[int, ...], str], tuple[Interval, tuple[int, int]]]
-    ) -> None:
-        """Intervals known from the last release that nothing of this one can move."""
-        self._cache.update(entries)
-        self._windows.update({key: window for key, (_, window) in entries.items()})
+    def certified(self, quantity: Quantity) -> Interval | None:
+        """An interval the attacker must allow (inside the exact one), if one is at hand."""
+        known = self._known.get((quantity.cells, quantity.measure))
+        return None if known is None else known.interval
 
-    def changed(self, family: int) -> None:
-        """This release's figure of `family` changed: forget what it can move."""
-        self._cache = {
-            key: (interval, window)
-            for key, (interval, window) in self._cache.items()
-            if not self.moves(family, *window)
-        }
-        self._programs = {
-            window: programs
-            for window, programs in self._programs.items()
-            if not self.moves(family, window[0], window[1])
-        }
+    def known(self, quantity: Quantity) -> Known:
+        return self._exact(quantity)
 
-    def moves(self, family: int, t0: int, t1: int) -> bool:
-        """Whether this release's figure of `family` can move an interval settled on the window
-        [t0, t1]: not when none of the family's cells arrived in it, nor when the family was
-        published exactly at some release after the window and before this one (that figure
-        already says all this one can about the window's cells)."""
+    def binding(self, quantity: Quantity) -> frozenset[int] | None:
+        """The families whose figure of this release can widen the quantity's interval (None:
+        any might)."""
+        return self._exact(quantity).binding
+
+    def span(self, quantity: Quantity) -> tuple[int, int]:
+        """The releases whose cells the quantity and its witnesses touch."""
+        known = self._exact(quantity)
+        cells = [*quantity.cells, *known.cells()]
+        arrivals = self.arrivals[cells]
+        return int(arrivals.min()), int(arrivals.max())
+
+    def trial(self, quantity: Quantity, family: int, figure: tuple[float, ...]) -> Interval:
+        """The exact interval were `family` to publish `figure` instead; nothing is kept."""
+        before = self.families[family].current
+        self._set_bounds(family, figure)
+        try:
+            return self._solve(quantity, sparse=False).interval
+        finally:
+            self._set_bounds(family, before)
+
+    def set_current(self, family: int, figure: tuple[float, float, float, float]) -> None:
+        """This release now publishes `figure` for `family`: keep what still holds."""
         of = self.families[family]
-        b = int(np.searchsorted(of.arrivals, t0, side="left"))
-        e = int(np.searchsorted(of.arrivals, t1, side="right"))
-        if b == e:
-            return False
-        total = len(of.cells)
-        return not any(
-            e < m < total and exact(of.figures[m], BOTH) and exact(of.figures[m], POSITIVE)
-            for m in of.figures
+        before = of.figure(len(of.cells))
+        self._set_bounds(family, figure)
+        after = of.figure(len(of.cells))
+        old = _as_bounds(before)
+        new = _as_bounds(after)
+        looser = new[0] < old[0] or new[1] > old[1] or new[2] < old[2] or new[3] > old[3]
+        tighter = new[0] > old[0] or new[1] < old[1] or new[2] > old[2] or new[3] < old[3]
+        if looser:
+            for key in self._by_family.get(family, set()) | self._unscreened:
+                self._known[key].exact = False
+        if tighter:
+            touched = set(self._open)
+            for cell in of.cells:
+                touched |= self._by_cell.get(int(cell), set())
+            for key in touched:
+                known = self._known.get(key)
+                if known is None:
+                    continue
+                if known.high is None or not all(
+                    self._fits(w, family, len(of.cells)) for w in (known.low, known.high)
+                ):
+                    self._forget(key)
+
+    def carry(self, entries: dict[_Key, Known]) -> int:
+        """Intervals from the last release whose witnesses agree with this release's figures of
+        every row holding a cell they change: every other figure is one the last release had,
+        so they are exact now too. Returns how many were taken over."""
+        taken = 0
+        for key, known in entries.items():
+            if known.high is None:
+                continue
+            families = {f for cell in known.cells() for f in self.families_of[cell]}
+            if all(
+                self._fits(w, f, len(self.families[f].cells))
+                for f in families
+                for w in (known.low, known.high)
+            ):
+                self._remember(key, Known(known.interval, known.low, known.high, frozenset()))
+                taken += 1
+        return taken
+
+    # -- keeping what is known --------------------------------------------------------------
+
+    def _exact(self, quantity: Quantity) -> Known:
+        key = (quantity.cells, quantity.measure)
+        known = self._known.get(key)
+        if known is None or not known.exact:
+            if known is not None:
+                self._forget(key)
+            known = self._solve(quantity, sparse=True)
+            self._remember(key, known)
+        return known
+
+    def _remember(self, key: _Key, known: Known) -> None:
+        self._known[key] = known
+        for cell in known.cells():
+            self._by_cell.setdefault(cell, set()).add(key)
+        for family in known.binding or ():
+            self._by_family.setdefault(family, set()).add(key)
+        if known.high is None:
+            self._open.add(key)
+        if known.binding is None:
+            self._unscreened.add(key)
+
+    def _forget(self, key: _Key) -> None:
+        known = self._known.pop(key)
+        for cell in known.cells():
+            self._by_cell[cell].discard(key)
+        for family in known.binding or ():
+            self._by_family[family].discard(key)
+        self._open.discard(key)
+        self._unscreened.discard(key)
+
+    def _fits(self, witness: Witness, family: int, m: int) -> bool:
+        """Whether the assignment agrees with `family`'s figure of its first m cells."""
+        figure = self.families[family].figure(m)
+        if figure is None:
+            return True
+        rank = self._rank[family]
+        dk = dn = 0
+        for cell, (up_k, up_g) in witness.items():
+            r = rank.get(cell)
+            if r is not None and r < m:
+                dk += up_k
+                dn += up_k + up_g
+        n = self._cum[family][BOTH][m] + dn
+        k = self._cum[family][POSITIVE][m] + dk
+        return bool(
+            figure[0] - EPS <= n <= figure[1] + EPS and figure[2] - EPS <= k <= figure[3] + EPS
         )
 
-    def snapshot(self) -> tuple[dict, dict]:  # type: ignore[type-arg]
-        """What is known now; `restore` brings it back once the pattern is as it was."""
-        return dict(self._cache), dict(self._programs)
+    # -- the program ------------------------------------------------------------------------
 
-    def restore(self, snapshot: tuple[dict, dict]) -> None:  # type: ignore[type-arg]
-        self._cache, self._programs = dict(snapshot[0]), dict(snapshot[1])
-
-    def last_window(self, quantity: Quantity) -> tuple[int, int] | None:
-        """The window the quantity was last settled on, even if it has been reopened since."""
-        return self._windows.get((quantity.cells, quantity.measure))
-
-    def known(self, quantity: Quantity) -> bool:
-        return (quantity.cells, quantity.measure) in self._cache
-
-    def window_of(self, quantity: Quantity) -> tuple[int, int]:
-        self.interval(quantity)
-        return self._cache[(quantity.cells, quantity.measure)][1]
-
-    # -- solving ----------------------------------------------------------------------------
-
-    def outer(self, quantity: Quantity, window: tuple[int, int]) -> Interval | None:
-        """What the figures alone say on `window`: the true interval lies inside. None when
-        the window does not hold the quantity's cells."""
-        programs = self._on_window(quantity, window)
-        if programs is None:
-            return None
-        offset, program, objective = programs
-        lo, hi = program[0].bounds(objective)
-        return Interval(lo, hi).shifted(offset)
-
-    def inner(self, quantity: Quantity, window: tuple[int, int]) -> Interval | None:
-        """An interval inside the true one, from integer points the attacker must allow; None
-        where no such end was found."""
-        programs = self._on_window(quantity, window)
-        if programs is None:
-            return None
-        offset, program, objective = programs
-        lo, hi = program[1].attained(objective)
-        if lo is None or hi is None:
-            return None
-        return Interval(lo, None if hi == math.inf else int(hi)).shifted(offset)
-
-    def _on_window(
-        self, quantity: Quantity, window: tuple[int, int]
-    ) -> tuple[int, tuple[_Program, _Program], np.ndarray] | None:
-        offset, cells = self._reduced(quantity)
-        t0, t1 = window
-        if not cells or any(not t0 <= self.arrivals[c] <= t1 for c in cells):
-            return None
-        whole = t0 <= self.first and t1 >= self.last
-        outer, inner, position = self._programs_for(t0, t1, whole)
-        return offset, (outer, inner), _objective(cells, quantity.measure, position, outer.n // 2)
-
-    def _reduced(self, quantity: Quantity) -> tuple[int, tuple[int, ...]]:
-        if quantity.family is None:
-            return 0, quantity.cells
-        return self._anchor(quantity)
-
-    def _solve(self, quantity: Quantity) -> tuple[Interval, tuple[int, int]]:
-        offset, cells = self._reduced(quantity)
-        if quantity.measure == NEGATIVE and quantity.family is not None:
-            family = self.families[quantity.family]
-            figure = family.figure(quantity.m)
-            if exact(figure, BOTH):
-                positive = Quantity(quantity.cells, POSITIVE, quantity.family, quantity.m)
-                k = self.interval(positive)
-                n = int(bounds_of(figure, BOTH)[0])  # type: ignore[arg-type]
-                window = self._cache[(positive.cells, POSITIVE)][1]
-                hi = n - k.lo
-                return Interval(n - (k.hi if k.hi is not None else n), hi), window
-        if not cells:
-            return Interval(offset, offset), (0, -1)
-        arrivals = self.arrivals[list(cells)]
-        start, end = int(arrivals.min()), int(arrivals.max())
-        width = 1
+    def _pinned(self) -> np.ndarray:
+        """Cells earlier releases pin down: the only cell not yet pinned between two exactly
+        published prefixes of a family. Every assignment holds them at the truth, so the
+        program leaves them out."""
+        pinned = np.zeros(self.n_cells, dtype=bool)
+        spans = []
+        for family in self.families:
+            shown = sorted(m for m, f in family.figures.items() if exact(tuple(f), NEGATIVE))
+            spans += [family.cells[a:b] for a, b in itertools.pairwise([0, *shown])]
         while True:
-            t0, t1 = max(self.first, start - width), min(self.last, end + width)
-            whole = t0 <= self.first and t1 >= self.last
-            found = self._bracket(cells, quantity.measure, t0, t1, whole)
-            if found is not None:
-                return found.shifted(offset), (t0, t1)
-            width *= 2
+            found = False
+            for span in spans:
+                free = span[~pinned[span]]
+                if len(free) == 1:
+                    pinned[free[0]] = True
+                    found = True
+            if not found:
+                return pinned
 
-    def _anchor(self, quantity: Quantity) -> tuple[int, tuple[int, ...]]:
-        """A row's count = an exactly published earlier prefix of it + the cells since."""
-        family = self.families[quantity.family]  # type: ignore[index]
-        best = 0
-        for m in family.prefixes():
-            if best < m < quantity.m and exact(family.figure(m), quantity.measure):
-                best = m
-        if best == 0:
-            return 0, quantity.cells
-        lo, _ = bounds_of(family.figure(best), quantity.measure)  # type: ignore[arg-type]
-        rest = tuple(sorted(int(c) for c in family.cells[best : quantity.m]))
-        return int(lo), rest
+    def _build(self) -> highspy.Highs:
+        """Columns: four per cell not pinned down (differences from the truth), then two per
+        published prefix of each family holding such a cell (its respondents and positives, as
+        differences from the truth). Rows: each prefix equals the one before it plus the cells
+        between; each cell holds someone."""
+        n_true, k_true = self.true[BOTH], self.true[POSITIVE]
+        g_true = n_true - k_true
+        self._free = np.flatnonzero(~self._pinned())
+        self._base = np.full(self.n_cells, -1, dtype=np.int64)
+        self._base[self._free] = _COLUMNS_PER_CELL * np.arange(len(self._free))
+        columns = _COLUMNS_PER_CELL * len(self._free)
+        lower = [0.0] * columns
+        upper = [INF, 0.0, INF, 0.0] * len(self._free)
+        for j, cell in enumerate(self._free):
+            upper[4 * j + 1] = float(k_true[cell])
+            upper[4 * j + 3] = float(g_true[cell])
+        starts: list[int] = []
+        index: list[int] = []
+        values: list[float] = []
+        row_lo: list[float] = []
+        row_hi: list[float] = []
 
-    def _bracket(
-        self, cells: Sequence[int], measure: str, t0: int, t1: int, whole: bool
-    ) -> Interval | None:
-        outer, inner, position = self._programs_for(t0, t1, whole)
-        objective = _objective(cells, measure, position, outer.n // 2)
-        if whole:
-            return outer.integer_interval(objective)
-        lo_out, hi_out = outer.bounds(objective)
-        lo_in, hi_in = inner.attained(objective)
-        if lo_in is None or lo_in != lo_out:
-            return None
-        if hi_in == math.inf:
-            return Interval(lo_in, None)
-        if hi_in is None or hi_out is None or hi_in != hi_out:
-            return None
-        return Interval(lo_in, int(hi_in))
+        def row(entries: list[tuple[int, float]], lo: float, hi: float) -> None:
+            starts.append(len(index))
+            for column, value in entries:
+                index.append(column)
+                values.append(value)
+            row_lo.append(lo)
+            row_hi.append(hi)
 
-    def _programs_for(
-        self, t0: int, t1: int, whole: bool
-    ) -> tuple[_Program, _Program, dict[int, int]]:
-        key = (t0, t1, whole)
-        if key not in self._programs:
-            local = np.flatnonzero((self.arrivals >= t0) & (self.arrivals <= t1))
-            position = {int(c): j for j, c in enumerate(local)}
-            outer = _Program(len(local))
-            inner = _Program(len(local))
-            for index in self._families_in(t0, t1):
-                self._add_family(self.families[index], t0, t1, position, outer, inner, whole)
-            self._programs[key] = (outer, inner, position)
-        return self._programs[key]
-
-    def _families_in(self, t0: int, t1: int) -> list[int]:
-        found = set(self._wide)
-        for arrival in range(t0, t1 + 1):
-            found.update(self._by_arrival.get(arrival, ()))
-        return sorted(found)
-
-    def _add_family(
-        self,
-        family: Family,
-        t0: int,
-        t1: int,
-        position: dict[int, int],
-        outer: _Program,
-        inner: _Program,
-        whole: bool,
-    ) -> None:
-        b = int(np.searchsorted(family.arrivals, t0, side="left"))
-        e = int(np.searchsorted(family.arrivals, t1, side="right"))
-        if b == e:
-            return
-        local = [position[int(c)] for c in family.cells[b:e]]
-        for measure in (BOTH, POSITIVE):
-            true = self.true[measure][family.cells]
-            cumulative = np.concatenate([[0], np.cumsum(true)])
-            before = int(cumulative[b])
-            group: list[tuple[int, float, float]] = []
-            beyond_lo, beyond_hi, beyond_cap = -INF, INF, INF
-            for m in family.prefixes():
-                figure = family.figure(m)
-                if figure is None:
-                    continue
-                lo, hi = bounds_of(figure, measure)
-                if lo <= -INF and hi >= INF:
-                    continue
-                if m < b:
-                    continue
-                if m <= e:
-                    group.append((m, lo, hi))
-                    if m > b:
-                        inner.add(local[: m - b], measure, lo - before, hi - before)
-                    continue
-                outside = int(cumulative[m]) - int(cumulative[e]) + before
-                beyond_lo = max(beyond_lo, lo - outside)
-                beyond_hi = min(beyond_hi, hi - outside)
-                floor_outside = b + (m - e) if measure == BOTH else 0
-                beyond_cap = min(beyond_cap, hi - floor_outside)
-            if beyond_lo > -INF or beyond_hi < INF:
-                inner.add(local, measure, beyond_lo, beyond_hi)
-            if beyond_cap < INF and not whole:
-                outer.add(local, measure, -INF, beyond_cap)
-            if b == 0:
-                for m, lo, hi in group:
-                    if m > 0:
-                        outer.add(local[:m], measure, lo, hi)
-                continue
-            floor_before = b if measure == BOTH else 0
-            for m, _, hi in group:
-                if m > b:
-                    outer.add(local[: m - b], measure, -INF, hi - floor_before)
-            pairs = (
-                [(x, y) for i, x in enumerate(group) for y in group[i + 1 :]]
-                if len(group) <= 8
-                else list(itertools.pairwise(group))
+        for j, cell in enumerate(self._free):
+            base = 4 * j
+            row(
+                [(base, 1.0), (base + 1, -1.0), (base + 2, 1.0), (base + 3, -1.0)],
+                1.0 - float(n_true[cell]),
+                INF,
             )
-            for (m1, lo1, hi1), (m2, lo2, hi2) in pairs:
-                outer.add(local[m1 - b : m2 - b], measure, lo2 - hi1, hi2 - lo1)
-        for p in local:
-            outer.exists(p)
-            inner.exists(p)
+        self._whole: list[tuple[int, int] | None] = []
+        with_columns = []
+        for number, family in enumerate(self.families):
+            if (self._base[family.cells] < 0).all():
+                self._whole.append(None)
+                continue
+            at: dict[int, tuple[int, int]] = {}
+            previous = 0
+            for m in family.prefixes():
+                pair = (columns, columns + 1)
+                columns += 2
+                at[m] = pair
+                lo_n, hi_n, lo_k, hi_k = self._deviation_bounds(number, m, family.figure(m))
+                lower += [lo_n, lo_k]
+                upper += [hi_n, hi_k]
+                bases = [int(b) for b in self._base[family.cells[previous:m]] if b >= 0]
+                for measure, column in zip((BOTH, POSITIVE), pair, strict=True):
+                    entries = [(column, 1.0)]
+                    if previous:
+                        entries.append((at[previous][measure == POSITIVE], -1.0))
+                    for base in bases:
+                        entries += [(base, -1.0), (base + 1, 1.0)]
+                        if measure == BOTH:
+                            entries += [(base + 2, -1.0), (base + 3, 1.0)]
+                    row(entries, 0.0, 0.0)
+                previous = m
+            self._whole.append(at[len(family.cells)])
+            with_columns.append((number, *at[len(family.cells)]))
+        highs = highspy.Highs()
+        highs.silent()
+        highs.setOptionValue("presolve", "off")
+        highs.setOptionValue("simplex_strategy", 4)  # primal: a new objective keeps the point
+        highs.addVars(columns, np.array(lower, dtype=float), np.array(upper, dtype=float))
+        if row_lo:
+            highs.addRows(
+                len(row_lo),
+                np.array(row_lo, dtype=float),
+                np.array(row_hi, dtype=float),
+                len(index),
+                np.array(starts, dtype=np.int32),
+                np.array(index, dtype=np.int32),
+                np.array(values, dtype=float),
+            )
+        self.n_columns = columns
+        table = np.array(with_columns, dtype=np.int64).reshape(-1, 3)
+        self._binding_families, self._whole_columns = table[:, 0], table[:, 1:]
+        return highs
+
+    def _deviation_bounds(
+        self, family: int, m: int, figure: tuple[float, ...] | None
+    ) -> tuple[float, float, float, float]:
+        n_lo, n_hi, k_lo, k_hi = _as_bounds(figure)
+        n = float(self._cum[family][BOTH][m])
+        k = float(self._cum[family][POSITIVE][m])
+        return (
+            n_lo - n if n_lo > -INF else -INF,
+            n_hi - n if n_hi < INF else INF,
+            k_lo - k if k_lo > -INF else -INF,
+            k_hi - k if k_hi < INF else INF,
+        )
+
+    def _set_bounds(self, family: int, figure: tuple[float, float, float, float] | None) -> None:
+        of = self.families[family]
+        of.current = figure
+        m = len(of.cells)
+        lo_n, hi_n, lo_k, hi_k = self._deviation_bounds(family, m, of.figure(m))
+        whole = self._whole[family]
+        if whole is None:
+            return
+        col_n, col_k = whole
+        self._highs.changeColsBounds(
+            2,
+            np.array([col_n, col_k], dtype=np.int32),
+            np.array([lo_n, lo_k], dtype=float),
+            np.array([hi_n, hi_k], dtype=float),
+        )
+
+    def _solve(self, quantity: Quantity, *, sparse: bool) -> Known:
+        complement = self._complement(quantity)
+        if complement is not None:
+            total, positive, family = complement
+            known = self._exact(positive) if sparse else self._solve(positive, sparse=False)
+            lo, hi = known.interval.lo, known.interval.hi
+            assert hi is not None, "a positive count under a published total is bounded"
+            binding = None if known.binding is None else known.binding | family
+            return Known(Interval(total - hi, total - lo), known.high, known.low, binding)  # type: ignore[arg-type]
+        columns, signs = self._objective_of(quantity.cells, quantity.measure)
+        truth = int(self.true[quantity.measure][list(quantity.cells)].sum())
+        if not len(columns):
+            return Known(Interval(truth, truth), {}, {}, frozenset())
+        low = self._end(columns, signs, 1.0, sparse=sparse)
+        high = self._end(columns, signs, -1.0, sparse=sparse)
+        assert low.value is not None and low.witness is not None
+        binding = (
+            None
+            if low.binding is None or high.binding is None
+            else low.binding | high.binding
+        )
+        return Known(
+            Interval(truth + low.value, None if high.value is None else truth + high.value),
+            low.witness,
+            high.witness,
+            binding,
+        )
+
+    def _complement(self, quantity: Quantity) -> tuple[int, Quantity, frozenset[int]] | None:
+        """A not-positive count whose cells' total is published exactly is that total less the
+        positive count: (total, the positive count, the family whose figure says so when it is
+        this release's)."""
+        if quantity.measure != NEGATIVE:
+            return None
+        cells = quantity.cells
+        for family in self.families_of[cells[0]]:
+            of = self.families[family]
+            m = len(cells)
+            if m > len(of.cells) or tuple(sorted(int(c) for c in of.cells[:m])) != cells:
+                continue
+            figure = of.figure(m)
+            if exact(figure, BOTH):
+                current = frozenset([family]) if m == len(of.cells) else frozenset()
+                positive = Quantity(cells, POSITIVE, quantity.family, quantity.m)
+                return int(bounds_of(figure, BOTH)[0]), positive, current  # type: ignore[arg-type]
+        return None
+
+    def _objective_of(self, cells: Sequence[int], measure: str) -> tuple[np.ndarray, np.ndarray]:
+        offsets = {POSITIVE: (0, 1), NEGATIVE: (2, 3), BOTH: (0, 1, 2, 3)}[measure]
+        bases = [int(b) for b in self._base[list(cells)] if b >= 0]
+        columns = np.array([b + offset for b in bases for offset in offsets], dtype=np.int32)
+        signs = np.array([1.0 if offset % 2 == 0 else -1.0 for offset in offsets] * len(bases))
+        return columns, signs
+
+    def _end(self, columns: np.ndarray, signs: np.ndarray, sign: float, *, sparse: bool) -> _End:
+        """One end (sign +1: least, -1: most) of the objective, as a difference from the truth."""
+        highs = self._highs
+        self._cost(columns, sign * signs)
+        highs.run()
+        self.solves += 1
+        status = highs.getModelStatus()
+        if status in _UNBOUNDED:  # the truth is always feasible: unbounded, not infeasible
+            return _End(None, None, frozenset())
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"attacker model: {highs.modelStatusToString(status)}")
+        solution = highs.getSolution()
+        point = np.asarray(solution.col_value)
+        value = float(signs @ point[columns])
+        duals = np.abs(np.asarray(solution.col_dual)[self._whole_columns])
+        binding = frozenset(self._binding_families[(duals > EPS).any(axis=1)].tolist())
+        target = math.ceil(value - EPS) if sign > 0 else math.floor(value + EPS)
+        if abs(value - target) > EPS or not _integral(point[: 4 * len(self._free)]):
+            return self._integer_end(columns, signs, sign)
+        witness = self._witness(point)
+        if sparse and len(witness) > _FEW:
+            witness = self._nearest(columns, signs, target) or witness
+        return _End(target, witness, binding)
+
+    def _cost(self, columns: np.ndarray, costs: np.ndarray) -> None:
+        highs = self._highs
+        if len(self._objective):
+            highs.changeColsCost(
+                len(self._objective), self._objective, np.zeros(len(self._objective))
+            )
+        highs.changeColsCost(len(columns), columns, costs)
+        self._objective = columns
+
+    def _nearest(self, columns: np.ndarray, signs: np.ndarray, target: int) -> Witness | None:
+        """Of the assignments attaining `target`, one nearest the truth (fewest changes), so
+        that later figures rarely disagree with it; None when that program's answer is not
+        an integer point."""
+        highs = self._highs
+        cell_columns = np.arange(4 * len(self._free), dtype=np.int32)
+        highs.addRow(float(target), float(target), len(columns), columns, signs)
+        row = highs.getNumRow() - 1
+        try:
+            self._cost(cell_columns, np.ones(len(cell_columns)))
+            highs.run()
+            self.solves += 1
+            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return None
+            point = np.asarray(highs.getSolution().col_value)
+            return self._witness(point) if _integral(point[: len(cell_columns)]) else None
+        finally:
+            highs.deleteRows(1, np.array([row], dtype=np.int32))
+
+    def _witness(self, point: np.ndarray) -> Witness:
+        free = len(self._free)
+        moves = np.round(point[: 4 * free]).astype(np.int64).reshape(free, 4)
+        k = moves[:, 0] - moves[:, 1]
+        g = moves[:, 2] - moves[:, 3]
+        return {
+            int(self._free[j]): (int(k[j]), int(g[j])) for j in np.flatnonzero((k != 0) | (g != 0))
+        }
+
+    def _integer_end(self, columns: np.ndarray, signs: np.ndarray, sign: float) -> _End:
+        """The attacker's integer program for one end, when the linear one stops at a fraction."""
+        highs = self._highs
+        cells = np.arange(4 * len(self._free), dtype=np.int32)
+        highs.changeColsIntegrality(
+            len(cells), cells, np.full(len(cells), highspy.HighsVarType.kInteger)
+        )
+        try:
+            self._cost(columns, sign * signs)
+            highs.run()
+            self.solves += 1
+            self.integer_solves += 1
+            status = highs.getModelStatus()
+            if status != highspy.HighsModelStatus.kOptimal:
+                raise RuntimeError(f"attacker model: {highs.modelStatusToString(status)}")
+            point = np.round(np.asarray(highs.getSolution().col_value))
+            return _End(round(float(signs @ point[columns])), self._witness(point), None)
+        finally:
+            highs.changeColsIntegrality(
+                len(cells), cells, np.full(len(cells), highspy.HighsVarType.kContinuous)
+            )
 
 
-def _objective(
-    cells: Sequence[int], measure: str, position: dict[int, int], n_local: int
-) -> np.ndarray:
-    vector = np.zeros(2 * n_local)
-    for cell in cells:
-        j = position[int(cell)]
-        if measure in (BOTH, POSITIVE):
-            vector[2 * j] = 1.0
-        if measure in (BOTH, NEGATIVE):
-            vector[2 * j + 1] = 1.0
-    return vector
-
-
-_UNBOUNDED = (
-    highspy.HighsModelStatus.kUnbounded,
-    highspy.HighsModelStatus.kUnboundedOrInfeasible,
-)
+def _as_bounds(figure: tuple[float, ...] | None) -> tuple[float, float, float, float]:
+    if figure is None:
+        return -INF, INF, -INF, INF
+    return (float(figure[0]), float(figure[1]), float(figure[2]), float(figure[3]))
 
 
 def _integral(point: np.ndarray) -> bool:
     return bool(np.abs(point - np.round(point)).max(initial=0.0) <= EPS)
 
 
-class _Program:
-    """Rows over the window's cells (positive and not-positive unknowns per cell)."""
 
-    def __init__(self, n_cells: int) -> None:
-        self.n = 2 * n_cells
-        self.starts: list[int] = []
-        self.index: list[int] = []
-        self.lo: list[float] = []
-        self.hi: list[float] = []
-        self._seen: set[int] = set()
-        self._highs: highspy.Highs | None = None
-
-    def add(self, local: Sequence[int], measure: str, lo: float, hi: float) -> None:
-        if not local or (lo <= -INF and hi >= INF):
-            return
-        self.starts.append(len(self.index))
-        for j in local:
-            if measure in (BOTH, POSITIVE):
-                self.index.append(2 * j)
-            if measure in (BOTH, NEGATIVE):
-                self.index.append(2 * j + 1)
-        self.lo.append(lo)
-        self.hi.append(hi)
-
-    def exists(self, j: int) -> None:
-        if j not in self._seen:
-            self._seen.add(j)
-            self.add([j], BOTH, 1, INF)
-
-    def _model(self) -> highspy.Highs:
-        if self._highs is None:
-            highs = highspy.Highs()
-            highs.silent()
-            highs.setOptionValue("presolve", "off")
-            highs.addVars(self.n, np.zeros(self.n), np.full(self.n, INF))
-            if self.lo:
-                highs.addRows(
-                    len(self.lo),
-                    np.array(self.lo, dtype=float),
-                    np.array(self.hi, dtype=float),
-                    len(self.index),
-                    np.array(self.starts, dtype=np.int32),
-                    np.array(self.index, dtype=np.int32),
-                    np.ones(len(self.index)),
-                )
-            self._highs = highs
-        return self._highs
-
-    def _optimise(self, objective: np.ndarray, sign: float) -> tuple[float | None, np.ndarray]:
-        """(optimum of sign * objective, or None when unbounded; the optimal point)."""
-        highs = self._model()
-        highs.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), sign * objective)
-        highs.run()
-        status = highs.getModelStatus()
-        if status in _UNBOUNDED:  # every program here holds the true counts: never infeasible
-            return None, np.zeros(self.n)
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"attacker model: {highs.modelStatusToString(status)}")
-        point = np.array(highs.getSolution().col_value)
-        return float(sign * objective @ point), point
-
-    def bounds(self, objective: np.ndarray) -> tuple[int, int | None]:
-        """Integer bounds implied by the linear relaxation (the truth lies inside)."""
-        low, _ = self._optimise(objective, 1.0)
-        high, _ = self._optimise(objective, -1.0)
-        assert low is not None
-        return math.ceil(low - EPS), None if high is None else math.floor(-high + EPS)
-
-    def attained(self, objective: np.ndarray) -> tuple[int | None, float | None]:
-        """Each end when an integer point attains it, None where none was found; the upper
-        end is infinite when it is unbounded (a ray from an integer point stays integer)."""
-        ends: list[float | None] = []
-        for sign in (1.0, -1.0):
-            value, point = self._optimise(objective, sign)
-            if value is None:
-                ends.append(math.inf)
-                continue
-            ends.append(round(sign * value) if _integral(point) else None)
-        low = ends[0]
-        return (None if low is None else int(low)), ends[1]
-
-    def integer_interval(self, objective: np.ndarray) -> Interval:
-        """The whole history: the attacker's integer program itself."""
-        ends: list[int | None] = []
-        for sign in (1.0, -1.0):
-            value, point = self._optimise(objective, sign)
-            if value is None:
-                ends.append(None)
-                continue
-            if not _integral(point):
-                value = self._integer_optimum(objective, sign)
-            ends.append(round(sign * value))
-        assert ends[0] is not None
-        return Interval(ends[0], ends[1])
-
-    def _integer_optimum(self, objective: np.ndarray, sign: float) -> float:
-        highs = self._model()
-        highs.changeColsIntegrality(
-            self.n,
-            np.arange(self.n, dtype=np.int32),
-            np.full(self.n, highspy.HighsVarType.kInteger),
-        )
-        try:
-            highs.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), sign * objective)
-            highs.run()
-            return float(sign * objective @ np.array(highs.getSolution().col_value))
-        finally:
-            highs.changeColsIntegrality(
-                self.n,
-                np.arange(self.n, dtype=np.int32),
-                np.full(self.n, highspy.HighsVarType.kContinuous),
-            )

@@ -31,6 +31,8 @@ same pattern."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -47,7 +49,9 @@ from transforms.privacy.audit import (
     Family,
     Interval,
     ItemModel,
+    Known,
     Quantity,
+    Witness,
 )
 from transforms.privacy.history import earlier_figures
 from transforms.privacy.policy import Policy
@@ -78,6 +82,8 @@ AUDIT_SCHEMA = {
     "window_first": pl.Int64,
     "window_last": pl.Int64,
     "as_of_release": pl.Int64,
+    "witness_lo": pl.Utf8,
+    "witness_hi": pl.Utf8,
 }
 UNDERLYING = "underlying_cell"
 
@@ -243,34 +249,31 @@ def _model(
             if previous is not None and previous[0] == len(members):
                 row.changed = False
                 row.level = max(row.primary, previous[1])
+            family.current = _figure(policy.rounding, row)
             families.append(family)
             rows.append(row)
     attacker = ItemModel(arrivals, n, k, families, release_no)
-    model = _Item(item, records, rows, attacker, policy.rounding)
-    for row in rows:
-        families[row.family].current = _figure(model, row)
-    return model
+    return _Item(item, records, rows, attacker, policy.rounding)
 
 
 def _carried(audit: pl.DataFrame | None) -> dict[str, list[dict[str, object]]]:
-    if audit is None or "window_first" not in audit.columns:
+    if audit is None or "witness_lo" not in audit.columns:
         return {}
     found: dict[str, list[dict[str, object]]] = {}
-    for record in audit.filter(pl.col("window_first").is_not_null()).iter_rows(named=True):
+    for record in audit.filter(pl.col("witness_lo").is_not_null()).iter_rows(named=True):
         found.setdefault(str(record["item"]), []).append(record)
     return found
 
 
 def _carry(model: _Item, records: list[dict[str, object]]) -> None:
-    """Take over the last release's intervals whose windows nothing of this release can move
-    (the figures there are the same ones, so the interval is too), and keep every count it
-    protected in a row that has grown since: this release must not give it away either."""
+    """Take over the last release's intervals that still hold (their witnesses agree with
+    what this release publishes), and keep every count it protected in a row that has grown
+    since: this release must not give it away either."""
     by_key = {(row.table.name, *_padded(row.table, row.key)): row for row in model.rows}
     cell_of = {
         (cell["region"], cell["training_day"], cell["arrival"]): index
         for index, cell in enumerate(model.cells)
     }
-    changed = [row.family for row in model.rows if row.changed]
     entries = {}
     for record in records:
         where, measure = str(record["table_name"]), str(record["measure"])
@@ -283,8 +286,6 @@ def _carry(model: _Item, records: list[dict[str, object]]) -> None:
         elif row is None:
             continue
         elif where.endswith(" batch"):
-            if row.changed:
-                continue
             cells = tuple(i for i in row.cells if model.cells[i]["arrival"] == record["arrival"])
         else:
             as_of = record.get("as_of_release")
@@ -296,13 +297,38 @@ def _carry(model: _Item, records: list[dict[str, object]]) -> None:
                 key = dict(zip(row.table.keys, row.key, strict=True))
                 audit = Quantity(cells, measure, row.family, m)
                 model.earlier.append(_Quantity(where, key, measure, audit, value, int(as_of)))  # type: ignore[call-overload]
-        window = (record["window_first"], record["window_last"])
-        if window[0] is None or any(model.model.moves(f, *window) for f in changed):  # type: ignore[misc]
+        low = _read_witness(record["witness_lo"], cell_of)
+        high = _read_witness(record["witness_hi"], cell_of)
+        if low is None or high is None or record["interval_hi"] is None:
             continue
-        hi = record["interval_hi"]
-        interval = Interval(int(record["interval_lo"]), None if hi is None else int(hi))  # type: ignore[call-overload]
-        entries[(cells, measure)] = (interval, (int(window[0]), int(window[1])))  # type: ignore[call-overload]
+        interval = Interval(int(record["interval_lo"]), int(record["interval_hi"]))  # type: ignore[call-overload]
+        entries[(cells, measure)] = Known(interval, low, high, frozenset())
     model.model.carry(entries)
+
+
+def _write_witness(model: _Item, witness: Witness | None) -> str | None:
+    """An assignment as the cells it changes: [region, training_day, arrival, positive
+    difference, not-positive difference] each (restricted: it is relative to the truth)."""
+    if witness is None:
+        return None
+    changes = []
+    for index, (dk, dg) in sorted(witness.items()):
+        cell = model.cells[index]
+        day = cell["training_day"]
+        changes.append([cell["region"], None if day is None else str(day), cell["arrival"], dk, dg])
+    return json.dumps(changes, separators=(",", ":"))
+
+
+def _read_witness(text: object, cell_of: dict[tuple[object, ...], int]) -> Witness | None:
+    if text is None:
+        return None
+    witness: Witness = {}
+    for region, day, arrival, dk, dg in json.loads(str(text)):
+        index = cell_of.get((region, None if day is None else dt.date.fromisoformat(day), arrival))
+        if index is None:
+            return None
+        witness[index] = (int(dk), int(dg))
+    return witness
 
 
 def _true(model: _Item, cells: Sequence[int], measure: str) -> int:
@@ -311,9 +337,11 @@ def _true(model: _Item, cells: Sequence[int], measure: str) -> int:
     return {BOTH: n, POSITIVE: k, NEGATIVE: n - k}[measure]
 
 
-def _figure(model: _Item, row: _Row) -> tuple[float, float, float, float]:
-    n = published_interval(row.n, model.rounding) if row.level < ALL_WITHHELD else (-INF, INF)
-    k = published_interval(row.k, model.rounding) if row.level < COUNT_WITHHELD else (-INF, INF)
+def _figure(rounding: int, row: _Row, level: int | None = None) -> tuple[float, ...]:
+    """What `row` tells an attacker at `level` (its own level by default)."""
+    level = row.level if level is None else level
+    n = published_interval(row.n, rounding) if level < ALL_WITHHELD else (-INF, INF)
+    k = published_interval(row.k, rounding) if level < COUNT_WITHHELD else (-INF, INF)
     return (float(n[0]), float(n[1]), float(k[0]), float(k[1]))
 
 
@@ -324,11 +352,9 @@ def _padded(table: Table, key: tuple[object, ...]) -> tuple[object, object]:
 
 def _publish(model: _Item, row: _Row) -> None:
     """Set what this release tells of `row` at its current level, in the attacker's model."""
-    family = model.model.families[row.family]
-    figure = _figure(model, row)
-    if figure != family.current:
-        family.current = figure
-        model.model.changed(row.family)
+    figure = _figure(model.rounding, row)
+    if figure != model.model.families[row.family].current:
+        model.model.set_current(row.family, figure)  # type: ignore[arg-type]
 
 
 def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
@@ -354,18 +380,20 @@ def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
             interval = attacker.interval(quantity.audit)
             if _passes(quantity, interval, policy):
                 break
-            t0, t1 = attacker.window_of(quantity.audit)
+            binding = attacker.binding(quantity.audit)
             candidates = sorted(
                 (
                     row
                     for row in model.rows
-                    if row.changed and row.level < ALL_WITHHELD and _touches(model, row, t0, t1)
+                    if row.changed
+                    and row.level < ALL_WITHHELD
+                    and (binding is None or row.family in binding)
                 ),
                 key=lambda r: (r.level, r.table.rank, r.n, _sort_key(r.key)),
             )
             if not candidates:
                 raise AuditFailure(_failure(model, quantity, release_no, policy))
-            chosen = _widening(model, quantity, interval, (t0, t1), candidates)
+            chosen = _widening(model, quantity, interval, candidates)
             model.covers[id(chosen)] = quantity
             before = chosen.level
             chosen.level += 1
@@ -374,36 +402,15 @@ def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
 
 
 def _widening(
-    model: _Item,
-    quantity: _Quantity,
-    interval: Interval,
-    window: tuple[int, int],
-    candidates: list[_Row],
+    model: _Item, quantity: _Quantity, interval: Interval, candidates: list[_Row]
 ) -> _Row:
     """The first candidate whose withholding widens the count's interval (else the first).
-    A candidate that leaves the figures' own bound on the settled window where it was cannot
-    widen the exact interval either, so the exact one is solved only for the others."""
-    attacker = model.model
-    before = attacker.outer(quantity.audit, window)
-    known = attacker.snapshot()
+    Candidates are the figures of this release the interval's ends rest on, so few are tried."""
     for row in candidates:
-        row.level += 1
-        _publish(model, row)
-        trial = attacker.outer(quantity.audit, window)
-        widened = (before is None or trial is None or _wider(trial, before)) and _wider(
-            attacker.interval(quantity.audit), interval
-        )
-        row.level -= 1
-        _publish(model, row)
-        attacker.restore(known)
-        if widened:
+        figure = _figure(model.rounding, row, row.level + 1)
+        if _wider(model.model.trial(quantity.audit, row.family, figure), interval):
             return row
     return candidates[0]
-
-
-def _touches(model: _Item, row: _Row, t0: int, t1: int) -> bool:
-    """Only a figure that can move the window a quantity was settled on can widen it."""
-    return model.model.moves(row.family, t0, t1)
 
 
 def _prune(model: _Item, policy: Policy) -> None:
@@ -416,7 +423,6 @@ def _prune(model: _Item, policy: Policy) -> None:
     )
     for row in extra:
         while row.level > row.primary:
-            known = model.model.snapshot()
             row.level -= 1
             _publish(model, row)
             first = [model.covers[id(row)]] if id(row) in model.covers else []
@@ -424,7 +430,6 @@ def _prune(model: _Item, policy: Policy) -> None:
                 continue
             row.level += 1
             _publish(model, row)
-            model.model.restore(known)
             break
     seen = {(q.audit.cells, q.audit.measure) for q in model.quantities}
     model.reported = []
@@ -433,16 +438,13 @@ def _prune(model: _Item, policy: Policy) -> None:
 
 
 def _still_passes(model: _Item, quantity: _Quantity, policy: Policy) -> bool:
-    """After a figure is given back: an interval nothing moved is known; otherwise an interval
-    the attacker must allow (inside the true one) on the window it last settled on that passes
-    is proof enough, and the exact interval decides the rest."""
-    attacker = model.model
-    if not attacker.known(quantity.audit):
-        window = attacker.last_window(quantity.audit)
-        inner = None if window is None else attacker.inner(quantity.audit, window)
-        if inner is not None and _passes(quantity, inner, policy):
-            return True
-    return _passes(quantity, attacker.interval(quantity.audit), policy)
+    """After a figure is given back: an interval whose witnesses still agree with every figure
+    is one the attacker must allow, so if it passes that is proof enough; the exact interval
+    decides the rest."""
+    certified = model.model.certified(quantity.audit)
+    if certified is not None and _passes(quantity, certified, policy):
+        return True
+    return _passes(quantity, model.model.interval(quantity.audit), policy)
 
 
 def _final_audit(model: _Item, policy: Policy, release_no: int) -> list[tuple[object, ...]]:
@@ -450,11 +452,12 @@ def _final_audit(model: _Item, policy: Policy, release_no: int) -> list[tuple[ob
     records = []
     required = [(q, True) for q in model.quantities] + [(q, False) for q in model.reported]
     for quantity, protected in required:
-        interval = model.model.interval(quantity.audit)
+        known = model.model.known(quantity.audit)
+        interval = known.interval
         if protected and not _passes(quantity, interval, policy):
             raise AuditFailure(_failure(model, quantity, release_no, policy))
         key = quantity.key
-        first, last = model.model.window_of(quantity.audit)
+        first, last = model.model.span(quantity.audit)
         records.append(
             (
                 quantity.where,
@@ -466,9 +469,11 @@ def _final_audit(model: _Item, policy: Policy, release_no: int) -> list[tuple[ob
                 interval.lo,
                 interval.hi,
                 protected,
-                first if first <= last else None,
-                last if first <= last else None,
+                first,
+                last,
                 quantity.as_of,
+                _write_witness(model, known.low),
+                _write_witness(model, known.high),
             )
         )
     return records

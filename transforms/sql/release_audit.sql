@@ -1,5 +1,6 @@
 -- The audit of each release: per protected count, the interval an attacker holding every
--- release could reach. Never the count itself.
+-- release could reach. Never the count itself. Restricted: the witnesses are stated relative
+-- to the true counts.
 create table if not exists release_audit (
     release_no   integer not null,
     table_name   varchar not null,   -- a published table, or 'underlying_cell'
@@ -11,12 +12,18 @@ create table if not exists release_audit (
     interval_lo  bigint not null,
     interval_hi  bigint,             -- NULL: no upper bound can be derived
     required     boolean not null,   -- protected count (must be wide) or withheld for others
-    window_first integer,            -- the releases whose cells settled the interval: the next
-    window_last  integer,            -- release reuses it when nothing it publishes reaches them
-    as_of_release integer            -- for a table row: the release whose figure of it this is;
+    window_first integer,            -- the releases of the cells the count and its witnesses
+    window_last  integer,            -- touch
+    as_of_release integer,           -- for a table row: the release whose figure of it this is;
                                      -- a count protected then stays protected in every release
+    witness_lo   varchar,            -- an assignment every figure allows that attains each end,
+    witness_hi   varchar             -- as JSON [region, training_day, arrival, positive change,
+                                     -- not-positive change] per changed cell; the next release
+                                     -- takes the interval over when its figures allow both
 );
--- Warehouses made before the windows were kept.
+-- Warehouses made before the windows and witnesses were kept.
 alter table release_audit add column if not exists window_first integer;
 alter table release_audit add column if not exists window_last integer;
 alter table release_audit add column if not exists as_of_release integer;
+alter table release_audit add column if not exists witness_lo varchar;
+alter table release_audit add column if not exists witness_hi varchar;

@@ -1,0 +1,130 @@
+"""The attacker's model of one item (`transforms.privacy.audit.ItemModel`): what it keeps
+between questions must be exactly what still holds, so each rule of keeping is tested where it
+must keep and where it must let go, against the interval a fresh model solves outright."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from transforms.privacy.audit import (
+    INF,
+    POSITIVE,
+    Family,
+    Interval,
+    ItemModel,
+    Known,
+    Quantity,
+)
+
+OPEN = (-INF, INF)
+
+
+def exact_figure(n: int, k: int) -> tuple[float, float, float, float]:
+    return (float(n), float(n), float(k), float(k))
+
+
+def count_withheld(n: int) -> tuple[float, float, float, float]:
+    return (float(n), float(n), *OPEN)
+
+
+def one_region(region_k: tuple[float, float]) -> ItemModel:
+    """Two training days of one region, both in release 1: day a 6 of 10 (shown), day b 11 of
+    12 (its count withheld); the region's n (22) shown and its positive count as given."""
+    n, k = np.array([10, 12]), np.array([6, 11])
+    families = [
+        Family(np.array([0]), np.array([1]), current=exact_figure(10, 6)),
+        Family(np.array([1]), np.array([1]), current=count_withheld(12)),
+        Family(np.array([0, 1]), np.array([1, 1]), current=(22.0, 22.0, *region_k)),
+    ]
+    return ItemModel(np.array([1, 1]), n, k, families, release_no=1)
+
+
+DAY_B = Quantity((1,), POSITIVE)
+
+
+def test_a_figure_shown_that_the_witnesses_break_is_solved_again():
+    model = one_region(OPEN)
+    assert model.interval(DAY_B) == Interval(0, 12)
+    model.set_current(2, exact_figure(22, 17))
+    assert model.certified(DAY_B) is None, "day b's 0 and 12 are no longer possible"
+    assert model.interval(DAY_B) == Interval(11, 11)
+
+
+def test_a_figure_shown_that_agrees_with_the_witnesses_keeps_the_interval_unsolved():
+    model = one_region((0.0, 30.0))  # the region's count as a loosely rounded figure
+    assert model.interval(DAY_B) == Interval(0, 12)
+    solves = model.solves
+    model.set_current(0, exact_figure(10, 6))  # day a shown again as it was: nothing new
+    model.set_current(2, (22.0, 22.0, 6.0, 18.0))  # tighter, but day b's 0 and 12 still fit
+    assert model.interval(DAY_B) == Interval(0, 12)
+    assert model.solves == solves
+    assert model.interval(DAY_B) == one_region((6.0, 18.0)).interval(DAY_B)
+
+
+def test_withholding_a_figure_an_end_rests_on_reopens_it_and_no_other():
+    """Day b's count is the region's 17 minus day a's 6. A second region's day c (5 of 5,
+    shown) rests on its own figure alone."""
+    n, k = np.array([10, 12, 5]), np.array([6, 11, 5])
+    families = [
+        Family(np.array([0]), np.array([1]), current=exact_figure(10, 6)),
+        Family(np.array([1]), np.array([1]), current=count_withheld(12)),
+        Family(np.array([0, 1]), np.array([1, 1]), current=exact_figure(22, 17)),
+        Family(np.array([2]), np.array([1]), current=exact_figure(5, 5)),
+    ]
+    model = ItemModel(np.array([1, 1, 1]), n, k, families, release_no=1)
+    day_c = Quantity((2,), POSITIVE)
+    assert model.interval(DAY_B) == Interval(11, 11)
+    assert model.binding(DAY_B) == {0, 2}, "day a's figure and the region's pin day b"
+    assert model.interval(day_c) == Interval(5, 5)
+    assert model.binding(day_c) == {3}
+    model.set_current(2, count_withheld(22))
+    assert model.certified(DAY_B) == Interval(11, 11), "still attained: inside the exact one"
+    assert model.interval(DAY_B) == Interval(0, 12)
+    solves = model.solves
+    assert model.interval(day_c) == Interval(5, 5)
+    assert model.solves == solves, "day c does not rest on the region's figure"
+
+
+def test_an_end_the_linear_program_reaches_only_at_a_fraction_is_solved_in_integers():
+    """Three cells, each pair's positive count published as 0-1 (a rounded-looking interval):
+    the linear program would put half a positive in each (1.5 in all); integers allow 1."""
+    n, k = np.array([5, 5, 5]), np.array([1, 0, 0])
+    pairs = [(0, 1), (1, 2), (0, 2)]
+    families = [Family(np.array([c]), np.array([1]), current=count_withheld(5)) for c in range(3)]
+    families += [
+        Family(np.array(pair), np.array([1, 1]), current=(10.0, 10.0, 0.0, 1.0)) for pair in pairs
+    ]
+    model = ItemModel(np.array([1, 1, 1]), n, k, families, release_no=1)
+    assert model.interval(Quantity((0, 1, 2), POSITIVE)) == Interval(0, 1)
+    assert model.integer_solves == 1
+
+
+def test_the_next_release_takes_over_only_intervals_its_figures_agree_with():
+    """Release 2 adds day c (5 of 5, shown) to the region. Day b's interval from release 1
+    (0-12) holds while the region's count stays withheld; once the region is shown (22 of 27)
+    its witnesses no longer fit, the interval is not taken over, and it is 11 exactly."""
+    first = one_region(OPEN)
+    known = first.known(DAY_B)
+    n, k = np.array([10, 12, 5]), np.array([6, 11, 5])
+
+    def release_two(region: tuple[float, float, float, float]) -> ItemModel:
+        families = [
+            Family(np.array([0]), np.array([1]), current=exact_figure(10, 6)),
+            Family(np.array([1]), np.array([1]), current=count_withheld(12)),
+            Family(np.array([2]), np.array([2]), current=exact_figure(5, 5)),
+            Family(
+                np.array([0, 1, 2]),
+                np.array([1, 1, 2]),
+                {2: [22.0, 22.0, *OPEN]},
+                current=region,
+            ),
+        ]
+        return ItemModel(np.array([1, 1, 2]), n, k, families, release_no=2)
+
+    carried = {((1,), POSITIVE): Known(known.interval, known.low, known.high, frozenset())}
+    still_withheld = release_two(count_withheld(27))
+    assert still_withheld.carry(carried) == 1
+    assert still_withheld.interval(DAY_B) == Interval(0, 12)
+    shown = release_two(exact_figure(27, 22))
+    assert shown.carry(carried) == 0
+    assert shown.interval(DAY_B) == Interval(11, 11)

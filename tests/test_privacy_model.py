@@ -85,9 +85,10 @@ def test_withholding_a_figure_an_end_rests_on_reopens_it_and_no_other():
     assert model.solves == solves, "day c does not rest on the region's figure"
 
 
-def test_an_end_the_linear_program_reaches_only_at_a_fraction_is_solved_in_integers():
+def test_an_end_the_linear_program_reaches_only_at_a_fraction_is_settled_in_integers():
     """Three cells, each pair's positive count published as 0-1 (a rounded-looking interval):
-    the linear program would put half a positive in each (1.5 in all); integers allow 1."""
+    the linear program would put half a positive in each (1.5 in all); integers allow 1, and
+    the end is settled by an integer point attaining it."""
     n, k = np.array([5, 5, 5]), np.array([1, 0, 0])
     pairs = [(0, 1), (1, 2), (0, 2)]
     families = [Family(np.array([c]), np.array([1]), current=count_withheld(5)) for c in range(3)]
@@ -95,8 +96,11 @@ def test_an_end_the_linear_program_reaches_only_at_a_fraction_is_solved_in_integ
         Family(np.array(pair), np.array([1, 1]), current=(10.0, 10.0, 0.0, 1.0)) for pair in pairs
     ]
     model = ItemModel(np.array([1, 1, 1]), n, k, families, release_no=1)
-    assert model.interval(Quantity((0, 1, 2), POSITIVE)) == Interval(0, 1)
-    assert model.integer_solves == 1
+    everyone = Quantity((0, 1, 2), POSITIVE)
+    assert model.interval(everyone) == Interval(0, 1)
+    high = model.known(everyone).high
+    assert high is not None
+    assert sum(k[c] + high.get(c, (0, 0))[0] for c in range(3)) == 1
 
 
 def test_the_next_release_takes_over_only_intervals_its_figures_agree_with():

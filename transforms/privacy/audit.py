@@ -149,8 +149,6 @@ _UNBOUNDED = (
     highspy.HighsModelStatus.kUnbounded,
     highspy.HighsModelStatus.kUnboundedOrInfeasible,
 )
-_COLUMNS_PER_CELL = 4
-"""Per cell: positive up, positive down, not-positive up, not-positive down."""
 _FEW = 2
 """A witness changing this many cells or fewer is kept as the linear program found it; a
 larger one is replaced by the nearest assignment attaining the same end."""
@@ -322,14 +320,14 @@ class ItemModel:
 
     # -- the program ------------------------------------------------------------------------
 
-    def _pinned(self) -> np.ndarray:
-        """Cells earlier releases pin down: the only cell not yet pinned between two exactly
-        published prefixes of a family. Every assignment holds them at the truth, so the
-        program leaves them out."""
+    def _pinned(self, measure: str) -> np.ndarray:
+        """Cells whose `measure` earlier releases pin down: the only cell not yet pinned
+        between two prefixes of a family published exactly for it. Every assignment holds it
+        at the truth."""
         pinned = np.zeros(self.n_cells, dtype=bool)
         spans = []
         for family in self.families:
-            shown = sorted(m for m, f in family.figures.items() if exact(tuple(f), NEGATIVE))
+            shown = sorted(m for m, f in family.figures.items() if exact(tuple(f), measure))
             spans += [family.cells[a:b] for a, b in itertools.pairwise([0, *shown])]
         while True:
             found = False
@@ -341,22 +339,72 @@ class ItemModel:
             if not found:
                 return pinned
 
+    def _cell_columns(self) -> tuple[list[float], list[float]]:
+        """Each cell's positive and not-positive differences as terms over its columns: none
+        when both counts are pinned, two when its n or its positive count is (the other
+        difference follows), four otherwise. Returns the columns' bounds (the counts stay
+        between 0 and what the truth allows)."""
+        n_pinned, k_pinned = self._pinned(BOTH), self._pinned(POSITIVE)
+        k_true = self.true[POSITIVE]
+        g_true = self.true[NEGATIVE]
+        lower: list[float] = []
+        upper: list[float] = []
+        self._k_terms: list[list[tuple[int, float]]] = []
+        self._g_terms: list[list[tuple[int, float]]] = []
+        self._holds_someone: list[int] = []
+        """Cells whose n can move: each keeps at least one respondent."""
+        for cell in range(self.n_cells):
+            a = len(lower)
+            k, g = float(k_true[cell]), float(g_true[cell])
+            if n_pinned[cell] and k_pinned[cell]:
+                self._k_terms.append([])
+                self._g_terms.append([])
+            elif n_pinned[cell]:
+                lower += [0.0, 0.0]
+                upper += [g, k]
+                self._k_terms.append([(a, 1.0), (a + 1, -1.0)])
+                self._g_terms.append([(a, -1.0), (a + 1, 1.0)])
+            elif k_pinned[cell]:
+                lower += [0.0, 0.0]
+                upper += [INF, g]
+                self._k_terms.append([])
+                self._g_terms.append([(a, 1.0), (a + 1, -1.0)])
+                self._holds_someone.append(cell)
+            else:
+                lower += [0.0, 0.0, 0.0, 0.0]
+                upper += [INF, k, INF, g]
+                self._k_terms.append([(a, 1.0), (a + 1, -1.0)])
+                self._g_terms.append([(a + 2, 1.0), (a + 3, -1.0)])
+                self._holds_someone.append(cell)
+        self._n_terms = [_combined(k, g) for k, g in zip(self._k_terms, self._g_terms, strict=True)]
+        self.n_cell_columns = len(lower)
+        self._column_cell = np.zeros(len(lower), dtype=np.int64)
+        self._column_k = np.zeros(len(lower), dtype=np.int64)
+        self._column_g = np.zeros(len(lower), dtype=np.int64)
+        for cell in range(self.n_cells):
+            for column, value in self._k_terms[cell]:
+                self._column_cell[column] = cell
+                self._column_k[column] = int(value)
+            for column, value in self._g_terms[cell]:
+                self._column_cell[column] = cell
+                self._column_g[column] = int(value)
+        return lower, upper
+
+    def _terms(self, cell: int, measure: str) -> list[tuple[int, float]]:
+        if measure == POSITIVE:
+            return self._k_terms[cell]
+        if measure == NEGATIVE:
+            return self._g_terms[cell]
+        return self._n_terms[cell]
+
     def _build(self) -> highspy.Highs:
-        """Columns: four per cell not pinned down (differences from the truth), then two per
-        published prefix of each family holding such a cell (its respondents and positives, as
-        differences from the truth). Rows: each prefix equals the one before it plus the cells
-        between; each cell holds someone."""
-        n_true, k_true = self.true[BOTH], self.true[POSITIVE]
-        g_true = n_true - k_true
-        self._free = np.flatnonzero(~self._pinned())
-        self._base = np.full(self.n_cells, -1, dtype=np.int64)
-        self._base[self._free] = _COLUMNS_PER_CELL * np.arange(len(self._free))
-        columns = _COLUMNS_PER_CELL * len(self._free)
-        lower = [0.0] * columns
-        upper = [INF, 0.0, INF, 0.0] * len(self._free)
-        for j, cell in enumerate(self._free):
-            upper[4 * j + 1] = float(k_true[cell])
-            upper[4 * j + 3] = float(g_true[cell])
+        """Columns: each cell's differences from the truth that earlier releases leave open,
+        then per family whose cells hold any, one per published prefix and measure
+        (respondents, positives) that can move: its difference from the truth. Rows: each
+        prefix equals the one before it plus the cells between; each cell holds someone."""
+        lower, upper = self._cell_columns()
+        columns = len(lower)
+        n_true = self.true[BOTH]
         starts: list[int] = []
         index: list[int] = []
         values: list[float] = []
@@ -371,41 +419,47 @@ class ItemModel:
             row_lo.append(lo)
             row_hi.append(hi)
 
-        for j, cell in enumerate(self._free):
-            base = 4 * j
-            row(
-                [(base, 1.0), (base + 1, -1.0), (base + 2, 1.0), (base + 3, -1.0)],
-                1.0 - float(n_true[cell]),
-                INF,
-            )
-        self._whole: list[tuple[int, int] | None] = []
-        with_columns = []
+        for cell in self._holds_someone:
+            row(self._n_terms[cell], 1.0 - float(n_true[cell]), INF)
+        self._whole: list[tuple[int, int]] = []
+        """Per family, the columns of its whole row (respondents, positives); -1: none."""
+        self._whole_earlier: list[list[float]] = []
+        """Per family, what earlier prefixes sharing the whole row's columns bound them to."""
         for number, family in enumerate(self.families):
-            if (self._base[family.cells] < 0).all():
-                self._whole.append(None)
-                continue
-            at: dict[int, tuple[int, int]] = {}
-            previous = 0
-            for m in family.prefixes():
-                pair = (columns, columns + 1)
-                columns += 2
-                at[m] = pair
-                lo_n, hi_n, lo_k, hi_k = self._deviation_bounds(number, m, family.figure(m))
-                lower += [lo_n, lo_k]
-                upper += [hi_n, hi_k]
-                bases = [int(b) for b in self._base[family.cells[previous:m]] if b >= 0]
-                for measure, column in zip((BOTH, POSITIVE), pair, strict=True):
-                    entries = [(column, 1.0)]
-                    if previous:
-                        entries.append((at[previous][measure == POSITIVE], -1.0))
-                    for base in bases:
-                        entries += [(base, -1.0), (base + 1, 1.0)]
-                        if measure == BOTH:
-                            entries += [(base + 2, -1.0), (base + 3, 1.0)]
+            whole = [-1, -1]
+            earlier = [-INF, INF, -INF, INF]
+            for slot, measure in enumerate((BOTH, POSITIVE)):
+                if not any(self._terms(int(c), measure) for c in family.cells):
+                    continue
+                previous, column = 0, -1
+                for m in family.prefixes():
+                    terms = [
+                        (c, -v)
+                        for cell in family.cells[previous:m]
+                        for c, v in self._terms(int(cell), measure)
+                    ]
+                    lo, hi = self._deviation_bounds(number, m, family.figure(m))[2 * slot :][:2]
+                    previous = m
+                    held = (lo, hi) if m < len(family.cells) else (-INF, INF)
+                    if not terms:  # the same sum as the prefix before (or the truth)
+                        if column >= 0:
+                            lower[column], upper[column] = (
+                                max(lower[column], lo),
+                                min(upper[column], hi),
+                            )
+                            earlier[2 * slot] = max(earlier[2 * slot], held[0])
+                            earlier[2 * slot + 1] = min(earlier[2 * slot + 1], held[1])
+                        continue
+                    entries = [(columns, 1.0), *([(column, -1.0)] if column >= 0 else []), *terms]
                     row(entries, 0.0, 0.0)
-                previous = m
-            self._whole.append(at[len(family.cells)])
-            with_columns.append((number, *at[len(family.cells)]))
+                    column = columns
+                    columns += 1
+                    lower.append(lo)
+                    upper.append(hi)
+                    earlier[2 * slot], earlier[2 * slot + 1] = held
+                whole[slot] = column
+            self._whole.append((whole[0], whole[1]))
+            self._whole_earlier.append(earlier)
         highs = highspy.Highs()
         highs.silent()
         highs.setOptionValue("presolve", "off")
@@ -422,8 +476,7 @@ class ItemModel:
                 np.array(values, dtype=float),
             )
         self.n_columns = columns
-        table = np.array(with_columns, dtype=np.int64).reshape(-1, 3)
-        self._binding_families, self._whole_columns = table[:, 0], table[:, 1:]
+        self._whole_columns = np.array(self._whole, dtype=np.int64).reshape(-1, 2)
         return highs
 
     def _deviation_bounds(
@@ -444,16 +497,21 @@ class ItemModel:
         of.current = figure
         m = len(of.cells)
         lo_n, hi_n, lo_k, hi_k = self._deviation_bounds(family, m, of.figure(m))
-        whole = self._whole[family]
-        if whole is None:
-            return
-        col_n, col_k = whole
-        self._highs.changeColsBounds(
-            2,
-            np.array([col_n, col_k], dtype=np.int32),
-            np.array([lo_n, lo_k], dtype=float),
-            np.array([hi_n, hi_k], dtype=float),
-        )
+        earlier = self._whole_earlier[family]
+        lo_n, hi_n = max(lo_n, earlier[0]), min(hi_n, earlier[1])
+        lo_k, hi_k = max(lo_k, earlier[2]), min(hi_k, earlier[3])
+        pairs = [
+            (column, lo, hi)
+            for column, lo, hi in zip(self._whole[family], (lo_n, lo_k), (hi_n, hi_k), strict=True)
+            if column >= 0
+        ]
+        if pairs:
+            self._highs.changeColsBounds(
+                len(pairs),
+                np.array([c for c, _, _ in pairs], dtype=np.int32),
+                np.array([lo for _, lo, _ in pairs], dtype=float),
+                np.array([hi for _, _, hi in pairs], dtype=float),
+            )
 
     def _solve(self, quantity: Quantity, *, sparse: bool) -> Known:
         complement = self._complement(quantity)
@@ -472,9 +530,7 @@ class ItemModel:
         high = self._end(columns, signs, -1.0, sparse=sparse)
         assert low.value is not None and low.witness is not None
         binding = (
-            None
-            if low.binding is None or high.binding is None
-            else low.binding | high.binding
+            None if low.binding is None or high.binding is None else low.binding | high.binding
         )
         return Known(
             Interval(truth + low.value, None if high.value is None else truth + high.value),
@@ -503,14 +559,25 @@ class ItemModel:
         return None
 
     def _objective_of(self, cells: Sequence[int], measure: str) -> tuple[np.ndarray, np.ndarray]:
-        offsets = {POSITIVE: (0, 1), NEGATIVE: (2, 3), BOTH: (0, 1, 2, 3)}[measure]
-        bases = [int(b) for b in self._base[list(cells)] if b >= 0]
-        columns = np.array([b + offset for b in bases for offset in offsets], dtype=np.int32)
-        signs = np.array([1.0 if offset % 2 == 0 else -1.0 for offset in offsets] * len(bases))
-        return columns, signs
+        weights: dict[int, float] = {}
+        for cell in cells:
+            for column, value in self._terms(int(cell), measure):
+                weights[column] = weights.get(column, 0.0) + value
+        used = sorted(c for c, v in weights.items() if v)
+        return np.array(used, dtype=np.int32), np.array([weights[c] for c in used])
 
-    def _end(self, columns: np.ndarray, signs: np.ndarray, sign: float, *, sparse: bool) -> _End:
-        """One end (sign +1: least, -1: most) of the objective, as a difference from the truth."""
+    def _end(
+        self,
+        columns: np.ndarray,
+        signs: np.ndarray,
+        sign: float,
+        *,
+        sparse: bool,
+    ) -> _End:
+        """One end (sign +1: least, -1: most) of the objective, as a difference from the truth.
+        No integer point lies beyond the linear optimum rounded inwards, so an integer point
+        attaining that settles the end (and what the linear optimum rests on, it rests on);
+        only when none is found does the integer program decide."""
         highs = self._highs
         self._cost(columns, sign * signs)
         highs.run()
@@ -524,10 +591,14 @@ class ItemModel:
         point = np.asarray(solution.col_value)
         value = float(signs @ point[columns])
         duals = np.abs(np.asarray(solution.col_dual)[self._whole_columns])
-        binding = frozenset(self._binding_families[(duals > EPS).any(axis=1)].tolist())
+        duals[self._whole_columns < 0] = 0.0
+        binding = frozenset(np.flatnonzero((duals > EPS).any(axis=1)).tolist())
         target = math.ceil(value - EPS) if sign > 0 else math.floor(value + EPS)
-        if abs(value - target) > EPS or not _integral(point[: 4 * len(self._free)]):
-            return self._integer_end(columns, signs, sign)
+        if abs(value - target) > EPS or not _integral(point[: self.n_cell_columns]):
+            nearest = self._nearest(columns, signs, target)
+            if nearest is None:
+                return self._integer_end(columns, signs, sign)
+            return _End(target, nearest, binding)
         witness = self._witness(point)
         if sparse and len(witness) > _FEW:
             witness = self._nearest(columns, signs, target) or witness
@@ -544,36 +615,44 @@ class ItemModel:
 
     def _nearest(self, columns: np.ndarray, signs: np.ndarray, target: int) -> Witness | None:
         """Of the assignments attaining `target`, one nearest the truth (fewest changes), so
-        that later figures rarely disagree with it; None when that program's answer is not
-        an integer point."""
+        that later figures rarely disagree with it; None when that program's answer is not an
+        integer point."""
         highs = self._highs
-        cell_columns = np.arange(4 * len(self._free), dtype=np.int32)
+        cell_columns = np.arange(self.n_cell_columns, dtype=np.int32)
         highs.addRow(float(target), float(target), len(columns), columns, signs)
         row = highs.getNumRow() - 1
         try:
             self._cost(cell_columns, np.ones(len(cell_columns)))
-            highs.run()
-            self.solves += 1
-            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-                return None
-            point = np.asarray(highs.getSolution().col_value)
-            return self._witness(point) if _integral(point[: len(cell_columns)]) else None
+            return self._run_for_witness()
         finally:
             highs.deleteRows(1, np.array([row], dtype=np.int32))
 
+    def _run_for_witness(self) -> Witness | None:
+        highs = self._highs
+        highs.run()
+        self.solves += 1
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        point = np.asarray(highs.getSolution().col_value)
+        return self._witness(point) if _integral(point[: self.n_cell_columns]) else None
+
     def _witness(self, point: np.ndarray) -> Witness:
-        free = len(self._free)
-        moves = np.round(point[: 4 * free]).astype(np.int64).reshape(free, 4)
-        k = moves[:, 0] - moves[:, 1]
-        g = moves[:, 2] - moves[:, 3]
-        return {
-            int(self._free[j]): (int(k[j]), int(g[j])) for j in np.flatnonzero((k != 0) | (g != 0))
-        }
+        moves = np.round(point[: self.n_cell_columns]).astype(np.int64)
+        changes: dict[int, tuple[int, int]] = {}
+        for column in np.flatnonzero(moves):
+            cell = int(self._column_cell[column])
+            dk, dg = changes.get(cell, (0, 0))
+            step = int(moves[column])
+            changes[cell] = (
+                dk + step * int(self._column_k[column]),
+                dg + step * int(self._column_g[column]),
+            )
+        return {cell: change for cell, change in changes.items() if change != (0, 0)}
 
     def _integer_end(self, columns: np.ndarray, signs: np.ndarray, sign: float) -> _End:
         """The attacker's integer program for one end, when the linear one stops at a fraction."""
         highs = self._highs
-        cells = np.arange(4 * len(self._free), dtype=np.int32)
+        cells = np.arange(self.n_cell_columns, dtype=np.int32)
         highs.changeColsIntegrality(
             len(cells), cells, np.full(len(cells), highspy.HighsVarType.kInteger)
         )
@@ -593,6 +672,16 @@ class ItemModel:
             )
 
 
+def _combined(
+    first: list[tuple[int, float]], second: list[tuple[int, float]]
+) -> list[tuple[int, float]]:
+    """The sum of two linear terms, without the columns that cancel."""
+    weights: dict[int, float] = {}
+    for column, value in (*first, *second):
+        weights[column] = weights.get(column, 0.0) + value
+    return [(c, v) for c, v in sorted(weights.items()) if v]
+
+
 def _as_bounds(figure: tuple[float, ...] | None) -> tuple[float, float, float, float]:
     if figure is None:
         return -INF, INF, -INF, INF
@@ -601,6 +690,3 @@ def _as_bounds(figure: tuple[float, ...] | None) -> tuple[float, float, float, f
 
 def _integral(point: np.ndarray) -> bool:
     return bool(np.abs(point - np.round(point)).max(initial=0.0) <= EPS)
-
-
-

@@ -251,22 +251,38 @@ class ItemModel:
                     self._forget(key)
 
     def carry(self, entries: dict[_Key, Known]) -> int:
-        """Intervals from the last release whose witnesses agree with this release's figures of
-        every row holding a cell they change: every other figure is one the last release had,
-        so they are exact now too. Returns how many were taken over."""
+        """Intervals from the last release. This release holds every figure the last one did,
+        plus its own, so an end can only have moved inwards: where its witness agrees with this
+        release's figures of every row holding a cell it changes, the end stands; otherwise an
+        integer assignment attaining the same end under today's figures keeps it standing (one
+        program, not the two of solving it again). Either way nothing this release decides can
+        move it back out. Returns how many intervals were taken over."""
         taken = 0
-        for key, known in entries.items():
+        for (cells, measure), known in entries.items():
             if known.high is None:
                 continue
-            families = {f for cell in known.cells() for f in self.families_of[cell]}
-            if all(
-                self._fits(w, f, len(self.families[f].cells))
-                for f in families
-                for w in (known.low, known.high)
-            ):
-                self._remember(key, Known(known.interval, known.low, known.high, frozenset()))
+            low = self._standing(known.low, cells, measure, known.interval.lo)
+            high = (
+                None
+                if low is None
+                else self._standing(known.high, cells, measure, known.interval.hi)
+            )
+            if low is not None and high is not None:
+                self._remember((cells, measure), Known(known.interval, low, high, frozenset()))
                 taken += 1
         return taken
+
+    def _standing(
+        self, witness: Witness, cells: tuple[int, ...], measure: str, end: int | None
+    ) -> Witness | None:
+        families = {f for cell in witness for f in self.families_of[cell]}
+        if all(self._fits(witness, f, len(self.families[f].cells)) for f in families):
+            return witness
+        columns, signs = self._objective_of(cells, measure)
+        truth = int(self.true[measure][list(cells)].sum())
+        if end is None or not len(columns):
+            return None
+        return self._nearest(columns, signs, end - truth)
 
     # -- keeping what is known --------------------------------------------------------------
 

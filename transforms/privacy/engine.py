@@ -17,12 +17,12 @@ attacker's exact integer intervals against this release and every earlier one.
    (`transforms.privacy.audit`).
 4. Complementary: while a quantity fails, withhold the cheapest figure of this release that
    widens its interval (finest table first, then the smallest group, then by key; a row's
-   positive count before its respondent count). Only figures whose cells lie in the window
-   the quantity was settled on can widen it. Withholding only removes constraints, so a
+   positive count before its respondent count). Only figures of this release that an end of
+   its interval rests on can widen it. Withholding only removes constraints, so a
    quantity that passed keeps passing; when nothing of this release is left that could widen
    it (earlier releases alone pin it down) the release is refused.
 5. Prune: each complementary withholding, most valuable first, is undone when every protected
-   count still passes without it.
+   count still passes without it (an interval whose witnesses still fit is proof enough).
 6. Withheld is not blank: every withheld figure carries the interval any reader can derive
    from this and earlier releases.
 

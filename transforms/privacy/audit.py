@@ -11,12 +11,15 @@ One linear program per item holds the whole history, written in *differences fro
 (each cell's positive and not-positive counts as truth + up - down) and chained along each
 family (each published prefix is a column, equal to the prefix before it plus the cells
 between), so it stays as sparse as the cells themselves and a figure of this release is just
-the bounds of one column. An end of an interval is settled from its linear optimum:
+the bounds of one column. Counts that earlier releases pin down leave the program, and
+prefixes with nothing open between them share a column. An end of an interval is its linear
+optimum rounded inwards (no integer point lies beyond it) once an integer assignment attains
+that value:
 
-- when an integer assignment attains it, that assignment is kept as the end's *witness*, the
-  one nearest the truth (a second program minimises the total difference at that optimum), so
-  it differs from the truth in only a few cells;
-- otherwise HiGHS solves the integer program for that end.
+- the assignment is kept as the end's *witness*; when the linear optimum changes more than a
+  couple of cells, a second program finds the one nearest the truth (least total difference)
+  attaining the same value, so later figures rarely disagree with it;
+- when no integer point attains it, HiGHS solves the integer program for that end.
 
 What makes a long history cheap is what is kept between questions and between releases:
 
@@ -28,7 +31,8 @@ What makes a long history cheap is what is kept between questions and between re
   figures of this release it rests on (its *binding* figures); only those can widen it, which
   is also all the engine needs to try when it looks for a cover;
 - the next release holds every figure of this one (they are history) plus the new ones, so an
-  interval is carried over exactly when its witnesses agree with the new figures."""
+  end can only move inwards: it is carried over when its witness agrees with the new figures,
+  or when one program finds another integer assignment attaining it under them."""
 
 from __future__ import annotations
 

@@ -353,7 +353,10 @@ def comparison_section(pairs: list[tuple[Run, Run]], args: argparse.Namespace, s
         f"under `{args.baseline_preset}`, right after the working tree's engine does, each in "
         "its own process. Speed-up is old time / new time; the complementary columns count rows "
         "withheld only as cover (fewer is better, if the audit still passes); primary counts "
-        "must agree.",
+        "must agree. The old engine did not keep a count it protected in one release protected "
+        "in the next, so where the new engine withholds more, check first whether the old "
+        "release gives such a count away (`benchmarks/leak_check.py` does, with the tests' "
+        "attacker).",
         "",
     ]
     if skipped:

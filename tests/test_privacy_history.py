@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
+import duckdb
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
+from benchmarks.national_service import scenario
 from schemas.stages import BOUND_COLUMNS
 from tests.attacker import TestAttacker, breaches, groups_of
+from transforms.load import create_restricted_tables
 from transforms.privacy import (
     OUTCOME_TABLES,
     AuditFailure,
@@ -26,7 +31,9 @@ from transforms.privacy import (
     protect,
     resolve,
 )
+from transforms.privacy.audit import ItemModel
 from transforms.privacy.tables import CELL_SCHEMA
+from transforms.release import stored_audit
 
 TABLE_KEYS = {table.name: table.keys for table in OUTCOME_TABLES}
 FIRST_DAY = dt.date(2026, 1, 7)
@@ -344,3 +351,43 @@ def test_a_count_withheld_in_an_earlier_release_is_not_given_away_by_a_later_one
     members = row_members(attacker, "outcomes_national", national2, 2)
     low, high = attacker.interval(members, "positive")
     assert high - low >= policy.protection, f"release 2's national count is now [{low}, {high}]"
+
+
+def test_the_audit_the_warehouse_keeps_carries_over_as_the_one_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Release 2 given release 1's audit as the restricted warehouse stores and returns it
+    (witnesses as text, dates and all) publishes exactly what it publishes given the audit in
+    memory, and takes over the same intervals instead of solving them again."""
+    cells = scenario(2, 4)
+    policy = resolve()
+    first = protect(arrived(cells, 1), OUTCOME_TABLES, policy, release_no=1)
+    assert first.audit["witness_lo"].is_not_null().all()
+    con = duckdb.connect(str(tmp_path / "restricted.duckdb"))
+    create_restricted_tables(con)
+    con.register("audit_frame", first.audit)
+    con.execute("insert into release_audit by name select 1 as release_no, * from audit_frame")
+    taken: list[int] = []
+    carry = ItemModel.carry
+
+    def counted(self: ItemModel, entries: dict) -> int:  # type: ignore[type-arg]
+        taken.append(carry(self, entries))
+        return taken[-1]
+
+    monkeypatch.setattr(ItemModel, "carry", counted)
+    second = {}
+    for source, audit in (("memory", first.audit), ("warehouse", stored_audit(con, 1))):
+        taken.clear()
+        second[source] = protect(
+            arrived(cells, 2),
+            OUTCOME_TABLES,
+            policy,
+            release_no=2,
+            history=first.figures,
+            previous_audit=audit,
+        )
+        second[source + " taken"] = sum(taken)
+    assert second["memory taken"] == second["warehouse taken"] > 0
+    assert second["memory"].audit.equals(second["warehouse"].audit)
+    for name, table in second["memory"].tables.items():
+        assert table.equals(second["warehouse"].tables[name]), name

@@ -61,14 +61,7 @@ def publish_release(
     release_no = previous + 1
     cells = outcome_cells(con, instrument, release_no=release_no)
     history = con.sql("select * from release_figures").pl().cast(HISTORY_SCHEMA)
-    previous_audit = (
-        con.sql(
-            "select * exclude (release_no) from release_audit where release_no = $previous",
-            params={"previous": previous},
-        )
-        .pl()
-        .cast(AUDIT_SCHEMA)
-    )
+    previous_audit = stored_audit(con, previous)
     protected = protect(
         cells,
         OUTCOME_TABLES,
@@ -155,6 +148,18 @@ def _record(
     finally:
         con.unregister("release_figures_frame")
         con.unregister("release_audit_frame")
+
+
+def stored_audit(con: duckdb.DuckDBPyConnection, release_no: int) -> pl.DataFrame:
+    """A release's audit as the warehouse keeps it, for the next release to take over."""
+    return (
+        con.sql(
+            "select * exclude (release_no) from release_audit where release_no = $release_no",
+            params={"release_no": release_no},
+        )
+        .pl()
+        .cast(AUDIT_SCHEMA)
+    )
 
 
 def _max_ingested(con: duckdb.DuckDBPyConnection) -> int:

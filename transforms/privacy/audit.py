@@ -114,12 +114,10 @@ def exact(figure: tuple[float, ...] | None, measure: str) -> bool:
 
 @dataclass(frozen=True)
 class Quantity:
-    """A sum over cells of one measure; `family`/`m` when it is a prefix of a table row."""
+    """A sum over cells (sorted) of one measure."""
 
     cells: tuple[int, ...]
     measure: str
-    family: int | None = None
-    m: int = 0
 
 
 @dataclass
@@ -191,7 +189,6 @@ class ItemModel:
         self._open: set[_Key] = set()
         self._unscreened: set[_Key] = set()
         self.solves = 0
-        self.integer_solves = 0
 
     # -- the public questions ---------------------------------------------------------------
 
@@ -495,7 +492,6 @@ class ItemModel:
                 np.array(index, dtype=np.int32),
                 np.array(values, dtype=float),
             )
-        self.n_columns = columns
         self._whole_columns = np.array(self._whole, dtype=np.int64).reshape(-1, 2)
         return highs
 
@@ -574,7 +570,7 @@ class ItemModel:
             figure = of.figure(m)
             if exact(figure, BOTH):
                 current = frozenset([family]) if m == len(of.cells) else frozenset()
-                positive = Quantity(cells, POSITIVE, quantity.family, quantity.m)
+                positive = Quantity(cells, POSITIVE)
                 return int(bounds_of(figure, BOTH)[0]), positive, current  # type: ignore[arg-type]
         return None
 
@@ -680,7 +676,6 @@ class ItemModel:
             self._cost(columns, sign * signs)
             highs.run()
             self.solves += 1
-            self.integer_solves += 1
             status = highs.getModelStatus()
             if status != highspy.HighsModelStatus.kOptimal:
                 raise RuntimeError(f"attacker model: {highs.modelStatusToString(status)}")

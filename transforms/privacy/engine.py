@@ -295,7 +295,7 @@ def _carry(model: _Item, records: list[dict[str, object]]) -> None:
             if as_of is not None and record["required"] and 0 < m < len(row.cells):
                 value = _true(model, cells, measure)
                 key = dict(zip(row.table.keys, row.key, strict=True))
-                audit = Quantity(cells, measure, row.family, m)
+                audit = Quantity(cells, measure)
                 model.earlier.append(_Quantity(where, key, measure, audit, value, int(as_of)))  # type: ignore[call-overload]
         low = _read_witness(record["witness_lo"], cell_of)
         high = _read_witness(record["witness_hi"], cell_of)
@@ -496,7 +496,7 @@ def _bounds(model: _Item) -> list[tuple[_Row, tuple[int | None, ...]]]:
 
 
 def _row_quantity(model: _Item, row: _Row, measure: str) -> Quantity:
-    return Quantity(row.cells, measure, row.family, len(row.cells))
+    return Quantity(row.cells, measure)
 
 
 def _add_row_quantities(

@@ -36,6 +36,7 @@ from transforms.privacy.tables import CELL_SCHEMA
 from transforms.release import stored_audit
 
 TABLE_KEYS = {table.name: table.keys for table in OUTCOME_TABLES}
+WITNESSES = ("witness_lo", "witness_hi")
 FIRST_DAY = dt.date(2026, 1, 7)
 
 
@@ -319,17 +320,11 @@ def test_a_late_file_hides_its_training_day_and_the_bounds_say_only_what_was_kno
         check_release(history, [first, second, third], number)
 
 
-def test_a_count_withheld_in_an_earlier_release_is_not_given_away_by_a_later_one():
-    """min_cell 2, protection 1, zeros shown. Release 1: three regions' first training day (0,
-    0 and 1 positive of 5). Release 2: a late respondent each for r0 and r1 (not positive) and
-    r0's second day (0 of 5): the national row, 1 positive of 22, has its count withheld by the
-    primary rule. Release 3: r0's third day, 2 of 5, shown; national 27 respondents, 3 positive,
-    shown. 27 - 22 - 5 = 0, so no one else arrived, and release 2's national count would be
-    3 - 2 = 1: exactly the count release 2 withheld. Every cell and batch keeps an interval
-    [0, 1] or wider, so only carrying release 2's protected count into release 3's audit (the
-    engine reads it from release 2's audit) stops release 3 from giving it away."""
+def earlier_count_history() -> pl.DataFrame:
+    """The cells of the test below: release 3's national figures would give away the count
+    release 2 withheld from its national row."""
     day1, day2, day3 = (FIRST_DAY + dt.timedelta(weeks=4 * w) for w in range(3))
-    cells = cells_frame(
+    return cells_frame(
         [
             ("i", "r0", day1, 1, 5, 0),
             ("i", "r1", day1, 1, 5, 0),
@@ -340,6 +335,18 @@ def test_a_count_withheld_in_an_earlier_release_is_not_given_away_by_a_later_one
             ("i", "r0", day3, 3, 5, 2),
         ]
     )
+
+
+def test_a_count_withheld_in_an_earlier_release_is_not_given_away_by_a_later_one():
+    """min_cell 2, protection 1, zeros shown. Release 1: three regions' first training day (0,
+    0 and 1 positive of 5). Release 2: a late respondent each for r0 and r1 (not positive) and
+    r0's second day (0 of 5): the national row, 1 positive of 22, has its count withheld by the
+    primary rule. Release 3: r0's third day, 2 of 5, shown; national 27 respondents, 3 positive,
+    shown. 27 - 22 - 5 = 0, so no one else arrived, and release 2's national count would be
+    3 - 2 = 1: exactly the count release 2 withheld. Every cell and batch keeps an interval
+    [0, 1] or wider, so only carrying release 2's protected count into release 3's audit (the
+    engine reads it from release 2's audit) stops release 3 from giving it away."""
+    cells = earlier_count_history()
     policy = resolve(min_cell=2, protection=1)
     published = publish(History(cells, 3, policy))
     assert len(published) == 3
@@ -391,3 +398,31 @@ def test_the_audit_the_warehouse_keeps_carries_over_as_the_one_in_memory(
     assert second["memory"].audit.equals(second["warehouse"].audit)
     for name, table in second["memory"].tables.items():
         assert table.equals(second["warehouse"].tables[name]), name
+
+
+def test_an_audit_without_witnesses_still_keeps_earlier_counts_protected():
+    """A warehouse made before witnesses were kept returns release 2's audit with them NULL:
+    none of its intervals can be taken over, but the count release 2 withheld from its
+    national row is still protected in release 3, exactly as with the full audit."""
+    cells = earlier_count_history()
+    policy = resolve(min_cell=2, protection=1)
+    first, second, _ = publish(History(cells, 3, policy))
+    blank = second.audit.with_columns(pl.lit(None, pl.Utf8).alias(c) for c in WITNESSES)
+    third = protect(
+        arrived(cells, 3),
+        OUTCOME_TABLES,
+        policy,
+        release_no=3,
+        history=pl.concat([first.figures, second.figures]),
+        previous_audit=blank,
+    )
+    attacker = TestAttacker(
+        cells.drop("n_respondents", "n_positive"),
+        [first.tables, second.tables, third.tables],
+        policy.rounding,
+    )
+    [national2] = second.tables["outcomes_national"].to_dicts()
+    low, high = attacker.interval(
+        row_members(attacker, "outcomes_national", national2, 2), "positive"
+    )
+    assert high - low >= policy.protection, f"release 2's national count is now [{low}, {high}]"

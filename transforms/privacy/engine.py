@@ -257,10 +257,13 @@ def _model(
 
 
 def _carried(audit: pl.DataFrame | None) -> dict[str, list[dict[str, object]]]:
-    if audit is None or "witness_lo" not in audit.columns:
+    """The last release's audit records per item: every one, with witnesses or not (a
+    warehouse made before they were kept has none), since the counts it protected stay
+    protected whether or not their intervals can be taken over."""
+    if audit is None:
         return {}
     found: dict[str, list[dict[str, object]]] = {}
-    for record in audit.filter(pl.col("witness_lo").is_not_null()).iter_rows(named=True):
+    for record in audit.iter_rows(named=True):
         found.setdefault(str(record["item"]), []).append(record)
     return found
 
@@ -297,8 +300,8 @@ def _carry(model: _Item, records: list[dict[str, object]]) -> None:
                 key = dict(zip(row.table.keys, row.key, strict=True))
                 audit = Quantity(cells, measure)
                 model.earlier.append(_Quantity(where, key, measure, audit, value, int(as_of)))  # type: ignore[call-overload]
-        low = _read_witness(record["witness_lo"], cell_of)
-        high = _read_witness(record["witness_hi"], cell_of)
+        low = _read_witness(record.get("witness_lo"), cell_of)
+        high = _read_witness(record.get("witness_hi"), cell_of)
         if low is None or high is None or record["interval_hi"] is None:
             continue
         interval = Interval(int(record["interval_lo"]), int(record["interval_hi"]))  # type: ignore[call-overload]

@@ -28,6 +28,7 @@ from transforms.privacy import (
     AuditFailure,
     Policy,
     ProtectedRelease,
+    engine,
     protect,
     resolve,
 )
@@ -426,3 +427,22 @@ def test_an_audit_without_witnesses_still_keeps_earlier_counts_protected():
         row_members(attacker, "outcomes_national", national2, 2), "positive"
     )
     assert high - low >= policy.protection, f"release 2's national count is now [{low}, {high}]"
+
+
+@pytest.mark.parametrize("preset", ["gmc-sdc", "opensafely"])
+def test_items_protected_on_threads_give_the_release_one_at_a_time_gives(
+    preset: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Items share no cell, so protecting them side by side must not change one figure, bound
+    or audit record, whichever finishes first."""
+    cells, policy = scenario(3, 5), resolve(preset)
+    runs: dict[int, list[ProtectedRelease]] = {}
+    for workers in (1, 4):
+        monkeypatch.setattr(engine, "_workers", lambda workers=workers: workers)
+        runs[workers] = publish(History(cells, 3, policy))
+        assert len(runs[workers]) == 3
+    for one, many in zip(runs[1], runs[4], strict=True):
+        assert one.audit.equals(many.audit)
+        assert one.figures.equals(many.figures)
+        for name, table in one.tables.items():
+            assert table.equals(many.tables[name]), name

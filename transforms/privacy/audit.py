@@ -479,6 +479,7 @@ class ItemModel:
             self._whole_earlier.append(earlier)
         highs = highspy.Highs()
         highs.silent()
+        highs.setOptionValue("threads", 1)  # items run on threads of their own
         highs.setOptionValue("presolve", "off")
         highs.setOptionValue("simplex_strategy", 4)  # primal: a new objective keeps the point
         highs.addVars(columns, np.array(lower, dtype=float), np.array(upper, dtype=float))

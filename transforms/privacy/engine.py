@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,6 +88,8 @@ AUDIT_SCHEMA = {
     "witness_hi": pl.Utf8,
 }
 UNDERLYING = "underlying_cell"
+_Bounds = tuple["_Row", tuple[int | None, ...]]
+"""A withheld row and what any reader can derive of it: positive count's, then n's ends."""
 
 
 class AuditFailure(PublishError):
@@ -172,16 +176,22 @@ def protect(
     history = history if history is not None else pl.DataFrame(schema=HISTORY_SCHEMA)
     earlier = earlier_figures(cells, tables, history.cast(HISTORY_SCHEMA))
     carried = _carried(previous_audit)
-    items = []
-    for item in cells["item"].unique(maintain_order=True).to_list():
-        item_cells = cells.filter(pl.col("item") == item)
-        model = _model(item, item_cells, tables, earlier, policy, release_no)
+
+    def protect_item(item: str) -> tuple[_Item, list[tuple[object, ...]], list[_Bounds]]:
+        model = _model(
+            item, cells.filter(pl.col("item") == item), tables, earlier, policy, release_no
+        )
         _carry(model, carried.get(item, []))
         _suppress(model, policy, release_no)
         _prune(model, policy)
-        items.append(model)
-    audit = [record for model in items for record in _final_audit(model, policy, release_no)]
-    bounds = {id(row): b for model in items for row, b in _bounds(model)}
+        return model, _final_audit(model, policy, release_no), _bounds(model)
+
+    names = cells["item"].unique(maintain_order=True).to_list()
+    with ThreadPoolExecutor(max_workers=max(1, min(len(names), _workers()))) as pool:
+        done = list(pool.map(protect_item, names))
+    items = [model for model, _, _ in done]
+    audit = [record for _, records, _ in done for record in records]
+    bounds = {id(row): b for _, _, found in done for row, b in found}
     rows = [(model.item, row) for model in items for row in model.rows]
     return ProtectedRelease(
         tables={t.name: _table_frame(t, rows, policy, bounds) for t in tables},
@@ -192,6 +202,12 @@ def protect(
         n_primary=sum(row.primary > SHOWN for _, row in rows),
         n_complementary=sum(row.level > SHOWN == row.primary for _, row in rows),
     )
+
+
+def _workers() -> int:
+    """Items share no cell, so each is protected on its own thread: the solver releases the
+    interpreter while it runs, and the results are the same as one after another."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def primary_level(n: int, k: int, policy: Policy) -> int:
@@ -482,7 +498,7 @@ def _final_audit(model: _Item, policy: Policy, release_no: int) -> list[tuple[ob
     return records
 
 
-def _bounds(model: _Item) -> list[tuple[_Row, tuple[int | None, ...]]]:
+def _bounds(model: _Item) -> list[_Bounds]:
     """Per withheld row, what any reader can derive: positive and (when withheld) n."""
     found = []
     for row in model.rows:

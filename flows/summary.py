@@ -24,6 +24,8 @@ def print_summary(summary: RunSummary) -> None:
             line += f"  ({outcome.n_responses} responses, {outcome.n_left_out} left out"
             if outcome.n_repeated:
                 line += f", {outcome.n_repeated} already ingested from an earlier export"
+            if outcome.n_words_held_back:
+                line += f", {outcome.n_words_held_back} free-text words held back"
             line += ")"
             if outcome.source:
                 line += f"  [{outcome.source}]"

@@ -35,6 +35,14 @@ class Words(pa.DataFrameModel):
     class Config:
         strict = True
 
+    @pa.check("word")
+    def in_the_vocabulary(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """The last guard: nothing outside the vocabulary reaches the warehouse."""
+        from transforms.vocabulary import vocabulary
+
+        allowed = pl.Series(sorted(vocabulary()), dtype=pl.Utf8).implode()
+        return data.lazyframe.select(pl.col(data.key).is_in(allowed))
+
     @classmethod
     def empty_schema(cls) -> dict[str, pl.DataType]:
         return {

@@ -61,7 +61,7 @@ def test_free_text_keeps_words_and_loses_people_and_numbers():
         "GMC 1234567, NHS 943 476 5919, thought-provoking",
     ]
     frame = pl.DataFrame({"response_no": [1, 2, 3], "text": texts})
-    kept = words(frame, "text", ["response_no"])
+    kept = words(frame, "text", ["response_no"]).words
     assert kept.filter(pl.col("response_no") == 1)["word"].to_list() == [
         "supportive",
         "safe",
@@ -71,7 +71,7 @@ def test_free_text_keeps_words_and_loses_people_and_numbers():
     everything = " ".join(kept["word"])
     for leaked in (first.lower(), last.lower(), "07700", "1234567", "example", "@"):
         assert leaked not in everything
-    assert "thought-provoking" in kept["word"].to_list()
+    assert {"thought", "provoking"} <= set(kept["word"]), "a hyphen separates words"
 
 
 def test_responses_are_numbered_within_the_file_not_by_source_row(instrument: Instrument):
@@ -101,7 +101,7 @@ def test_identifying_numbers_are_removed_on_purpose_not_by_accident(identifier: 
     digits = "".join(ch for ch in identifier if ch.isdigit())
     assert not any(ch.isdigit() for ch in redacted), redacted
     assert "kind" in redacted and "call" in redacted, "the words either side are kept"
-    assert digits not in " ".join(words(text, "t", [])["word"])
+    assert digits not in " ".join(words(text, "t", []).words["word"])
 
 
 def test_ordinary_numbers_and_words_survive_redaction():

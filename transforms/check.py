@@ -52,6 +52,11 @@ def check_file(path: Path, region: str, config_path: Path) -> tuple[str, bool]:
         lines.append(f"Repeated:  {prepared.n_repeated} (the same response id twice in the file)")
     if data.dropped_columns:
         lines.append(f"Not kept:  {', '.join(data.dropped_columns)}")
+    if data.n_words_held_back:
+        lines.append(
+            f"Held back: {data.n_words_held_back} free-text words that are not ordinary words "
+            "(names, misspellings, places)"
+        )
     lines.append("Responses already ingested from an earlier export are skipped when it is run.")
     return "\n".join(lines) + "\n", True
 

@@ -24,6 +24,8 @@ class Deidentified:
     """One row per kept free-text word: response_no, training_day, item, word."""
     n_responses: int
     dropped_columns: tuple[str, ...]
+    n_words_held_back: int = 0
+    """Free-text words not stored because they are not in the vocabulary (names among them)."""
     keys: pl.DataFrame | None = None
     """response_no and key_hash (keyed hash of the tool's response id), when the tool has ids."""
 
@@ -46,10 +48,8 @@ def deidentify(rows: pl.DataFrame, instrument: Instrument) -> Deidentified:
         .drop_nulls("answer")
         .sort(keys)
     )
-    free_text = [
-        words(coded, item, keys).with_columns(pl.lit(item).alias("item"))
-        for item in instrument.free_text_items
-    ]
+    scrubbed = {item: words(coded, item, keys) for item in instrument.free_text_items}
+    free_text = [s.words.with_columns(pl.lit(item).alias("item")) for item, s in scrubbed.items()]
     kept_words = (
         pl.concat(free_text).select(*keys, "item", "word")
         if free_text
@@ -60,4 +60,5 @@ def deidentify(rows: pl.DataFrame, instrument: Instrument) -> Deidentified:
         words=Words.validate(kept_words),
         n_responses=coded.height,
         dropped_columns=dropped,
+        n_words_held_back=sum(s.n_held_back for s in scrubbed.values()),
     )

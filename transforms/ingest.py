@@ -67,6 +67,8 @@ class FileOutcome:
     source: str | None = None
     n_repeated: int = 0
     """Responses skipped because an earlier file (or earlier in this file) already had them."""
+    n_words_held_back: int = 0
+    """Free-text words not stored: not in the vocabulary."""
 
 
 def read_dropped(dropped: DroppedFile, max_file_mb: float) -> bytes:
@@ -244,6 +246,7 @@ def record(con: duckdb.DuckDBPyConnection, prepared: Prepared, config: Config) -
             n_left_out=prepared.n_left_out,
             dropped_columns=data.dropped_columns,
             n_repeated=n_repeated,
+            n_words_held_back=data.n_words_held_back,
         ),
         data,
     )
@@ -256,4 +259,5 @@ def record(con: duckdb.DuckDBPyConnection, prepared: Prepared, config: Config) -
         dropped_columns=data.dropped_columns,
         source=prepared.source,
         n_repeated=n_repeated,
+        n_words_held_back=data.n_words_held_back,
     )

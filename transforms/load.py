@@ -42,6 +42,7 @@ class SubmissionRecord:
     dropped_columns: tuple[str, ...] = field(default=())
     duplicate_of: int | None = None
     n_repeated: int = 0
+    n_words_held_back: int = 0
 
 
 @contextmanager
@@ -123,6 +124,7 @@ def _ledger_row(record: SubmissionRecord) -> list[object]:
         list(record.dropped_columns),
         record.duplicate_of,
         record.n_repeated,
+        record.n_words_held_back,
     ]
 
 
@@ -155,8 +157,8 @@ def without_repeats(
 
 _INSERT_SUBMISSION = (
     "insert into submissions (region, file_name, stored_as, sha256, received_at, status, "
-    "n_responses, n_left_out, n_problems, dropped_columns, duplicate_of, n_repeated) "
-    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning submission_id"
+    "n_responses, n_left_out, n_problems, dropped_columns, duplicate_of, n_repeated, "
+    "n_words_held_back) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning submission_id"
 )
 _INSERT_RESPONSES = (
     "insert into responses by name "

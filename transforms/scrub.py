@@ -1,23 +1,15 @@
-"""Free text reduced to plain words: no emails, URLs, numbers (phone, GMC, NHS) or personal names.
-
-Raw free text is never stored. Names are recognised from faker's name lists for the locales a UK
-workforce draws on; a word that is also a name (Hope, Joy) is lost, by design."""
+"""Free text reduced to plain words: no emails, URLs, numbers (phone, GMC, NHS) and no word
+outside the vocabulary (`transforms.vocabulary`: ordinary English words that are no one's
+name), so a name nobody listed is still dropped. Raw free text is never stored."""
 
 from __future__ import annotations
 
-import importlib
+from dataclasses import dataclass
 from functools import lru_cache
 
 import polars as pl
 
-NAME_LOCALES = (
-    "en", "en_GB", "en_IE", "en_IN", "en_KE", "en_NG", "en_NZ", "en_PK", "en_US", "ga_IE",
-    "fr_FR", "de_DE", "es_ES", "it_IT", "pl_PL", "pt_PT", "nl_NL", "ro_RO", "el_GR", "tr_TR",
-)  # fmt: skip
-NAME_ATTRIBUTES = (
-    "first_names", "first_names_male", "first_names_female", "first_names_nonbinary",
-    "last_names", "last_names_male", "last_names_female",
-)  # fmt: skip
+from transforms.vocabulary import normalise, vocabulary
 
 EMAIL = r"\S+@\S+"
 URL = r"(?:https?://|www\.)\S+"
@@ -29,7 +21,9 @@ PHONE = r"(^|[^\d+(])\+?\(?\d[\d ().-]{6,}\d()"
 IDENTIFIERS = (EMAIL, URL, NHS_NUMBER, GMC_NUMBER, PHONE)
 """Removed explicitly before words are taken, so no rule below depends on digits being lost
 by accident: each is tested on its own."""
-WORD = r"\p{L}+(?:['-]\p{L}+)*"
+WORD = r"[\p{L}\p{M}]+(?:'[\p{L}\p{M}]+)*"
+"""Letters with their marks (so no letter is split from its accent), apostrophes inside; a
+hyphen separates words ("self-awareness" is two)."""
 STOPWORDS = frozenset(
     [
         "a",
@@ -76,20 +70,6 @@ STOPWORDS = frozenset(
 )
 
 
-@lru_cache(maxsize=1)
-def personal_names() -> frozenset[str]:
-    """Lower-case given names and surnames (and their hyphen parts) from faker's locales."""
-    names: set[str] = set()
-    for locale in NAME_LOCALES:
-        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-        for attribute in NAME_ATTRIBUTES:
-            for name in getattr(provider, attribute, ()) or ():
-                lowered = str(name).lower()
-                names.add(lowered)
-                names.update(part for part in lowered.replace("'", " ").replace("-", " ").split())
-    return frozenset(names)
-
-
 def redact_identifiers(text: pl.Expr) -> pl.Expr:
     """Blank out emails, URLs, NHS, phone and GMC numbers."""
     for pattern in (EMAIL, URL):
@@ -99,33 +79,44 @@ def redact_identifiers(text: pl.Expr) -> pl.Expr:
     return text
 
 
-def words(frame: pl.DataFrame, text: str, keep: list[str]) -> pl.DataFrame:
-    """One row per word kept from the `text` column, with the `keep` columns beside it."""
+@dataclass(frozen=True)
+class Scrubbed:
+    words: pl.DataFrame
+    """One row per word kept, with the `keep` columns beside it."""
+    n_held_back: int
+    """Words written that are not in the vocabulary (names among them), never stored."""
+
+
+def words(frame: pl.DataFrame, text: str, keep: list[str]) -> Scrubbed:
+    """The vocabulary words of the `text` column, in normalised form; stopwords dropped."""
     cleaned = redact_identifiers(
-        pl.col(text).str.to_lowercase().str.replace_all("\u2019", "'", literal=True)
+        pl.col(text)
+        .cast(pl.Utf8)
+        .str.normalize("NFKC")
+        .str.replace_all("\u2019", "'", literal=True)
     ).str.extract_all(WORD)
     found = (
         frame.lazy()
-        .select(*keep, cleaned.alias("word"))
-        .explode("word")
-        .filter(pl.col("word").is_not_null() & (pl.col("word").str.len_chars() > 1))
-        .with_row_index("_word")
-    )
-    part_is_name = (
-        found.select("_word", pl.col("word").str.split("-").alias("part"))
-        .explode("part")
-        .filter(pl.col("part").is_in(_names_frame().get_column("name").implode()))
-        .select("_word")
-        .unique()
-    )
-    return (
-        found.join(part_is_name, on="_word", how="anti")
-        .filter(~pl.col("word").is_in(pl.Series(sorted(STOPWORDS)).implode()))
-        .drop("_word")
+        .select(*keep, cleaned.alias("token"))
+        .explode("token")
+        .drop_nulls("token")
         .collect()
+    )
+    tokens = found.get_column("token").unique()
+    forms = pl.DataFrame(
+        {"token": tokens, "word": [normalise(token) for token in tokens]},
+        schema={"token": pl.Utf8, "word": pl.Utf8},
+    ).with_columns(
+        kept=pl.col("word").is_in(_vocabulary_series().implode()),
+        stopword=pl.col("word").is_in(pl.Series(sorted(STOPWORDS)).implode()),
+    )
+    judged = found.join(forms, on="token", how="left")
+    return Scrubbed(
+        words=judged.filter(pl.col("kept") & ~pl.col("stopword")).select(*keep, "word"),
+        n_held_back=judged.filter(~pl.col("kept") & ~pl.col("stopword")).height,
     )
 
 
 @lru_cache(maxsize=1)
-def _names_frame() -> pl.DataFrame:
-    return pl.DataFrame({"name": sorted(personal_names())})
+def _vocabulary_series() -> pl.Series:
+    return pl.Series("word", sorted(vocabulary()), dtype=pl.Utf8)

@@ -15,8 +15,12 @@ create table if not exists submissions (
     n_repeated      integer not null default 0,  -- responses already ingested from an earlier export
     n_problems      integer not null default 0,
     dropped_columns varchar[] not null default [],  -- names only, never values
-    duplicate_of    integer
+    duplicate_of    integer,
+    n_words_held_back integer not null default 0  -- free-text words not in the vocabulary, never stored
 );
 
 -- Warehouses made before response ids were keyed.
 alter table submissions add column if not exists n_repeated integer default 0;
+
+-- Warehouses made before free text was held to the vocabulary.
+alter table submissions add column if not exists n_words_held_back integer default 0;

@@ -17,7 +17,7 @@ from schemas.config import Config, load_config
 from schemas.instrument import load_instrument
 from transforms.drop import DroppedFile, find_new_files
 from transforms.errors import ReflectEvalError
-from transforms.ingest import FileOutcome, Prepared, prepare, record
+from transforms.ingest import FileOutcome, Prepared, prepare_safely, record_safely
 from transforms.load import create_restricted_tables, open_warehouse
 from transforms.privacy import lowerings
 from transforms.release import ReleaseSummary, needs_release, publish_release
@@ -41,6 +41,11 @@ class RunSummary:
     def n_rejected(self) -> int:
         return sum(f.status == "rejected" for f in self.files)
 
+    @property
+    def n_set_aside(self) -> int:
+        """Files no step could file (see `transforms.ingest.record_safely`): left in place."""
+        return sum(f.status == "set aside" for f in self.files)
+
 
 @task(cache_policy=NO_CACHE)
 def find_files(config: Config) -> tuple[list[DroppedFile], list[str]]:
@@ -54,7 +59,7 @@ def prepare_batch(batch: list[DroppedFile], config: Config) -> list[Prepared]:
     instrument = load_instrument(config.instrument)
     # Loaded here, never passed as a task parameter: Prefect records those.
     secret = load_or_create_secret(secret_path(config.paths.warehouse))
-    return [prepare(dropped, config, instrument, secret=secret) for dropped in batch]
+    return [prepare_safely(dropped, config, instrument, secret=secret) for dropped in batch]
 
 
 @task(cache_policy=NO_CACHE)
@@ -67,7 +72,7 @@ def record_and_publish(
     instrument = load_instrument(config.instrument)
     with open_warehouse(config.restricted_path) as con:
         create_restricted_tables(con)
-        outcomes = [record(con, item, config) for item in prepared]
+        outcomes = [record_safely(con, item, config) for item in prepared]
         n_ingested = sum(o.status == "ingested" for o in outcomes)
         try:
             publish = needs_release(con, config, n_ingested)
@@ -105,6 +110,8 @@ def _ingest(config: Config) -> RunSummary:
     published = None if refused else release
     summary = RunSummary(tuple(outcomes), tuple(notes), published, config.published_path)
     for outcome in summary.files:
+        if outcome.status == "set aside":
+            logger.warning("set aside %s: %s", outcome.file, outcome.note)
         if outcome.status == "rejected":
             logger.warning(
                 "rejected %s: %d problem(s), report at %s",

@@ -38,9 +38,10 @@ def print_summary(summary: RunSummary) -> None:
         elif outcome.note:
             line += f"  ({outcome.note})"
         typer.echo(line)
+    set_aside = f", {summary.n_set_aside} set aside" if summary.n_set_aside else ""
     typer.echo(
         f"{len(summary.files)} new file(s): {summary.n_ingested} ingested, "
-        f"{summary.n_rejected} rejected"
+        f"{summary.n_rejected} rejected{set_aside}"
     )
     release = summary.release
     if release is not None:

@@ -3,6 +3,7 @@ to `processed/` or `rejected/` beside them. Nothing is ever deleted or overwritt
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +15,9 @@ from transforms.problems import Problem
 PROCESSED = "processed"
 REJECTED = "rejected"
 MAX_REPORTED_PROBLEMS = 200
+NAME_MAX = 255
+"""Bytes in one file name on the file systems we run on."""
+REPORT_SUFFIX = ".errors.txt"
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,30 @@ class DroppedFile:
 
     @property
     def name(self) -> str:
-        return f"{self.region}/{self.path.name}"
+        """Region and file name as printable text (see `printable`)."""
+        return f"{printable(self.region)}/{printable(self.path.name)}"
+
+
+def printable(name: str) -> str:
+    """A file name as text that can be stored, printed and written anywhere: bytes that are not
+    UTF-8 (a Windows archive unzipped) shown as \\xe9, control characters (terminal escape
+    codes) escaped."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
+def fitted(name: str, room: int = len(REPORT_SUFFIX)) -> str:
+    """`name`, shortened (keeping its extension, with a hash of the whole) when it and `room`
+    more bytes would not fit in one file name."""
+    raw = os.fsencode(name)
+    if len(raw) + room <= NAME_MAX:
+        return name
+    stem, dot, suffix = raw.rpartition(b".") if b"." in raw[-16:] else (raw, b"", b"")
+    tag = b"~" + hashlib.sha256(raw).hexdigest()[:10].encode()
+    keep = NAME_MAX - room - len(tag) - len(dot) - len(suffix)
+    return os.fsdecode(stem[:keep] + tag + dot + suffix)
 
 
 def _ignored(path: Path) -> bool:
@@ -52,10 +79,10 @@ def find_new_files(drop_dir: Path) -> tuple[list[DroppedFile], list[str]]:
 def destination(dropped: DroppedFile, outcome: Literal["processed", "rejected"]) -> Path:
     """Where the file will be filed: its own name, or `name (2).csv` if that is taken."""
     folder = dropped.path.parent / outcome
-    candidate = folder / dropped.path.name
+    candidate = folder / fitted(dropped.path.name)
     n = 2
-    while candidate.exists() or Path(f"{candidate}.errors.txt").exists():
-        candidate = folder / f"{dropped.path.stem} ({n}){dropped.path.suffix}"
+    while candidate.exists() or report_path(candidate).exists():
+        candidate = folder / fitted(f"{dropped.path.stem} ({n}){dropped.path.suffix}")
         n += 1
     return candidate
 
@@ -66,7 +93,7 @@ def file_away(dropped: DroppedFile, target: Path) -> None:
 
 
 def report_path(rejected_file: Path) -> Path:
-    return Path(f"{rejected_file}.errors.txt")
+    return Path(f"{rejected_file}{REPORT_SUFFIX}")
 
 
 def write_rejection_report(
@@ -86,8 +113,8 @@ def rejection_report(dropped: DroppedFile, problems: list[Problem], region_name:
     lines = [
         "reflect-eval could not ingest this file. Nothing from it was stored.",
         "",
-        f"File:     {dropped.path.name}",
-        f"Region:   {region}",
+        f"File:     {printable(dropped.path.name)}",
+        f"Region:   {printable(region)}",
         f"Checked:  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"Problems: {len(problems)}",
         "",

@@ -22,8 +22,10 @@ from transforms.drop import (
     DroppedFile,
     destination,
     file_away,
+    printable,
     write_rejection_report,
 )
+from transforms.errors import ConfigError
 from transforms.load import SubmissionRecord, find_ingested, record_submission, without_repeats
 from transforms.mapping import KEY, map_export, name_columns
 from transforms.problems import FileRejected, Problem
@@ -174,6 +176,50 @@ def prepare(
         return Prepared(dropped, sha256, problems=(problem,))
 
 
+def prepare_safely(
+    dropped: DroppedFile, config: Config, instrument: Instrument, *, secret: bytes | None = None
+) -> Prepared:
+    """`prepare`, with anything it did not foresee turned into a problem of this file alone."""
+    try:
+        return prepare(dropped, config, instrument, secret=secret)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        log.warning("%s: could not be prepared (%s); file rejected", dropped.name, reason(exc))
+        problem = Problem(
+            None,
+            None,
+            f"a file that could not be read ({reason(exc)})",
+            "an ordinary export saved in the region's folder; ask the pipeline operator",
+        )
+        return Prepared(dropped, _sha256_of(dropped.path), problems=(problem,))
+
+
+def record_safely(
+    con: duckdb.DuckDBPyConnection, prepared: Prepared, config: Config
+) -> FileOutcome:
+    """`record`, so that one file that cannot be reported, recorded or moved is set aside with
+    the reason and every other file goes on. Its rows are never half stored: the ledger and the
+    rows are one transaction."""
+    try:
+        return record(con, prepared, config)
+    except Exception as exc:
+        why = reason(exc)
+        log.warning("%s: could not be filed (%s); set aside", prepared.dropped.name, why)
+        return FileOutcome(
+            prepared.dropped.name,
+            "set aside",
+            note=f"could not be filed ({why}); left where it is, nothing from it stored",
+        )
+
+
+def reason(exc: BaseException) -> str:
+    """What went wrong, without the exception's message: that may quote a file's cells."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}"
+    return type(exc).__name__
+
+
 def _source_note(configured: str, used: str) -> str:
     return f"{used}, detected" if configured == "auto" and used != "auto" else used
 
@@ -194,11 +240,11 @@ def _sha256_of(path: Path) -> str:
 def _ledger(prepared: Prepared, status: str, target: Path, **counts: Any) -> SubmissionRecord:
     """The ledger row for a file about to be filed at `target`."""
     return SubmissionRecord(
-        region=prepared.dropped.region,
-        file_name=prepared.dropped.path.name,
+        region=printable(prepared.dropped.region),
+        file_name=printable(prepared.dropped.path.name),
         sha256=prepared.sha256,
         status=status,
-        stored_as=str(target),
+        stored_as=printable(str(target)),
         **counts,
     )
 
@@ -217,7 +263,7 @@ def record(con: duckdb.DuckDBPyConnection, prepared: Prepared, config: Config) -
             dropped.name,
             "rejected",
             n_problems=len(problems),
-            report=str(report),
+            report=printable(str(report)),
             source=prepared.source,
         )
 

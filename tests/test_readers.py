@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 import xlsxwriter
 
+from fixtures.broken import lying_workbook
 from tests.readers import STATEMENTS, csv_bytes, prepared
 from transforms.problems import FileRejected
 from transforms.readers.grid import read_grid, separator
@@ -88,6 +89,18 @@ def test_a_zip_bomb_is_refused_before_it_is_unzipped():
         archive.writestr("xl/worksheets/sheet1.xml", b"0" * 20_000_000)
     with pytest.raises(FileRejected) as rejected:
         read_grid(buf.getvalue())
+    assert "out of proportion" in rejected.value.problems[0].found
+
+
+@pytest.mark.parametrize("padding", [20_000_000, 300_000_000])
+def test_a_workbook_whose_sheet_lies_about_its_size_is_refused_while_it_is_inflated(padding: int):
+    """The sheet declares 4 kB and holds `padding` bytes: counting stops at the limit (100 times
+    the file's size), so 300 MB are never inflated to find out."""
+    data = lying_workbook([["training_day", "effective_use"], ["2026-01-07", "Agree"]], padding)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert sum(m.file_size for m in archive.infolist()) < 20_000, "the sizes it declares"
+    with pytest.raises(FileRejected) as rejected:
+        read_grid(data)
     assert "out of proportion" in rejected.value.problems[0].found
 
 

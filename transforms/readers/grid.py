@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
+import zlib
 
 import fastexcel
 import polars as pl
@@ -20,6 +22,9 @@ OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MAX_UNZIPPED_RATIO = 100
 """Real .xlsx files unzip to 5-20 times their size; a zip bomb to thousands."""
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
+INFLATE_CHUNK = 1 << 20
+LOCAL_HEADER = struct.Struct("<4s22xHH")
+"""A zip member's local header: signature, then (after 22 bytes) its name and extra lengths."""
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_CONTROL_SHARE = 0.01
 SEPARATORS = (",", ";", "\t")
@@ -51,18 +56,19 @@ def read_grid(data: bytes) -> pl.DataFrame:
 
 
 def _workbook(data: bytes) -> pl.DataFrame:
+    limit = min(MAX_UNZIPPED_BYTES, MAX_UNZIPPED_RATIO * max(len(data), 1))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
             names = {m.filename for m in members}
-            unzipped = sum(m.file_size for m in members)
-    except (zipfile.BadZipFile, ValueError, OSError):
+            unzipped = _inflated_bytes(data, members, limit)
+    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, struct.error):
         raise refuse(
             "a damaged or incomplete workbook (the zip inside is broken)", SAVE_AS
         ) from None
-    if unzipped > MAX_UNZIPPED_BYTES or unzipped > MAX_UNZIPPED_RATIO * max(len(data), 1):
+    if unzipped > limit:
         raise refuse(
-            f"a workbook that would unzip to {unzipped // 1_000_000} MB from "
+            f"a workbook that unzips to more than {unzipped // 1_000_000} MB from "
             f"{max(len(data) // 1000, 1)} kB, out of proportion to a survey export",
             "an export straight from the survey tool",
         )
@@ -77,6 +83,38 @@ def _workbook(data: bytes) -> pl.DataFrame:
     if frame.width == 0 or frame.height == 0:
         raise refuse("a workbook whose first sheet is empty", "the responses on the first sheet")
     return _positional(frame.select(pl.all().cast(pl.Utf8)))
+
+
+def _inflated_bytes(data: bytes, members: list[zipfile.ZipInfo], limit: int) -> int:
+    """The bytes the members really inflate to, counted while inflating (what each member
+    declares can lie), stopping as soon as the count passes `limit`."""
+    total = 0
+    view = memoryview(data)
+    for member in members:
+        signature, name_length, extra_length = LOCAL_HEADER.unpack_from(data, member.header_offset)
+        if signature != ZIP_SIGNATURE:
+            raise zipfile.BadZipFile("local header")
+        start = member.header_offset + LOCAL_HEADER.size + name_length + extra_length
+        body = view[start : start + member.compress_size]
+        if member.compress_type == zipfile.ZIP_STORED:
+            total += len(body)
+        elif member.compress_type == zipfile.ZIP_DEFLATED:
+            inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            position = 0
+            while not inflater.eof and (position < len(body) or inflater.unconsumed_tail):
+                if inflater.unconsumed_tail:
+                    chunk = inflater.unconsumed_tail
+                else:
+                    chunk = body[position : position + INFLATE_CHUNK]
+                    position += INFLATE_CHUNK
+                total += len(inflater.decompress(chunk, INFLATE_CHUNK))
+                if total > limit:
+                    return total
+        else:
+            raise zipfile.BadZipFile("a compression Excel does not use")
+        if total > limit:
+            return total
+    return total
 
 
 def decode(data: bytes) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from flows.ingest import RunSummary
+from transforms.drop import printable
 from transforms.present import comparative_table, render
 
 _KEY = (
@@ -30,7 +31,7 @@ def print_summary(summary: RunSummary) -> None:
             if outcome.source:
                 line += f"  [{outcome.source}]"
             if outcome.dropped_columns:
-                line += f"  dropped columns: {', '.join(outcome.dropped_columns)}"
+                line += f"  dropped columns: {', '.join(map(printable, outcome.dropped_columns))}"
         elif outcome.status == "rejected":
             line += f"  ({outcome.n_problems} problem(s); report: {outcome.report})"
             if outcome.source:

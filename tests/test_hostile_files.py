@@ -51,10 +51,10 @@ def test_hostile_file_names_are_rejected_one_by_one_and_the_run_goes_on(
     assert again.code == 0 and "0 new file(s)" in again.stdout, again.output
 
 
-def test_a_file_no_step_can_file_is_set_aside_and_the_others_are_recorded(tmp_path: Path):
+def test_a_file_that_cannot_be_filed_is_set_aside_and_the_others_are_recorded(tmp_path: Path):
     """A real failure, not a mock: a dangling link where the region's `rejected` folder should
-    be makes filing that region's bad file fail (never written through the link); the good
-    files are recorded regardless."""
+    be stops that region's bad file (nothing is written through a link); the good files are
+    recorded regardless, and the reason names the folder, never a cell."""
     from flows.ingest import record_and_publish
     from schemas.config import load_config
     from schemas.instrument import load_instrument
@@ -73,7 +73,7 @@ def test_a_file_no_step_can_file_is_set_aside_and_the_others_are_recorded(tmp_pa
     assert status[f"{blocked.name}/esc\\x1b[31mred.csv"] == "set aside"
     assert sorted(status.values()) == ["ingested", "ingested", "rejected", "rejected", "set aside"]
     [aside] = [o for o in outcomes if o.status == "set aside"]
-    assert aside.note and "FileExistsError" in aside.note and not leaks(CELLS, {"": aside.note})
+    assert aside.note and "rejected/ is a link" in aside.note and not leaks(CELLS, {"": aside.note})
     assert (blocked / "esc\x1b[31mred.csv").exists(), "left where it was"
     assert not (tmp_path / "elsewhere").exists()
 
@@ -100,3 +100,95 @@ def test_a_name_too_long_for_its_report_is_shortened_keeping_its_extension():
     assert short.endswith(".xlsx") and short.startswith("y" * 100)
     assert fitted(long) == short != fitted("z" + long[1:]), "the same name, the same short name"
     assert fitted("ok.csv") == "ok.csv"
+
+
+def filed(tmp_path: Path, prepare_drop=None):
+    """Prepare and record every file of a fresh two-region drop as the flow does."""
+    from flows.ingest import record_and_publish
+    from schemas.config import load_config
+    from schemas.instrument import load_instrument
+    from transforms.drop import find_new_files
+    from transforms.ingest import prepare_safely
+
+    drop = hostile_drop(tmp_path)
+    if prepare_drop is not None:
+        prepare_drop(tmp_path / "drop")
+    config = load_config(drop.config_path)
+    files, _ = find_new_files(config.drop_dir)
+    instrument = load_instrument(config.instrument)
+    outcomes, _ = record_and_publish.fn(
+        [prepare_safely(f, config, instrument) for f in files], config
+    )
+    return config, {o.file: o for o in outcomes}
+
+
+@pytest.mark.parametrize("folder", ["processed", "rejected"])
+def test_a_linked_processed_or_rejected_folder_is_refused_and_nothing_goes_through_it(
+    tmp_path: Path, folder: str
+):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def link(drop: Path) -> None:
+        (drop / "kss" / folder).symlink_to(elsewhere, target_is_directory=True)
+
+    config, outcomes = filed(tmp_path, link)
+    assert list(elsewhere.iterdir()) == [], "no raw export or report written through the link"
+    kss = {name: o for name, o in outcomes.items() if name.startswith("kss/")}
+    stopped = [o for o in kss.values() if o.status == "set aside"]
+    assert stopped and all("link" in (o.note or "") for o in stopped)
+    waiting = [p for p in (config.drop_dir / "kss").iterdir() if p.is_file() and not p.is_symlink()]
+    assert len(waiting) == len(stopped), "left where they were"
+    others = [o.status for name, o in outcomes.items() if not name.startswith("kss/")]
+    assert sorted(others) == ["ingested", "rejected"], "another region is not held up"
+
+
+def test_a_dangling_link_named_like_a_report_is_never_written_through(tmp_path: Path):
+    target = tmp_path / "outside.txt"
+
+    def plant(drop: Path) -> None:
+        rejected = drop / "kss" / "rejected"
+        rejected.mkdir()
+        (rejected / (fitted("x" * 246 + ".csv") + REPORT_SUFFIX)).symlink_to(target)
+
+    _, outcomes = filed(tmp_path, plant)
+    assert not target.exists()
+    assert [o.status for n, o in outcomes.items() if n.startswith("kss/x")] == ["rejected"]
+
+
+def test_restricted_files_and_folders_are_owner_only_whatever_the_umask(tmp_path: Path):
+    previous = os.umask(0o002)
+    try:
+        config, _ = filed(tmp_path)
+    finally:
+        os.umask(previous)
+    warehouse = config.restricted_path.parent
+    private = [warehouse, *config.drop_dir.glob("*/processed"), *config.drop_dir.glob("*/rejected")]
+    assert private and all(mode(p) == 0o700 for p in private), {
+        str(p): oct(mode(p)) for p in private
+    }
+    files = [config.restricted_path, *config.drop_dir.glob("*/processed/*")]
+    files += config.drop_dir.glob("*/rejected/*")
+    assert len(files) == 9 and all(mode(f) == 0o600 for f in files), {
+        str(f): oct(mode(f)) for f in files
+    }
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_headers_and_names_with_terminal_escape_codes_are_shown_escaped(tmp_path: Path):
+    from tests.conftest import TEMPLATE_HEADER, answered_row, template_csv
+    from transforms.check import check_file
+
+    drop = write_drop(tmp_path, n_regions=1, n_training_days=1)
+    export = tmp_path / "odd\x1b]0;owned\x07.csv"
+    export.write_bytes(
+        template_csv([[*answered_row(), "x"]], header=(*TEMPLATE_HEADER, "Name\x1b[2J"))
+    )
+    region = next(p.name for p in (tmp_path / "drop").iterdir() if p.is_dir())
+    text, accepted = check_file(export, region, drop.config_path)
+    assert accepted
+    assert "\x1b" not in text and "\x07" not in text
+    assert "Name\\x1b[2J" in text and "odd\\x1b]0;owned\\x07.csv" in text

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from schemas.config import Config, load_config
 from schemas.instrument import load_instrument
-from transforms.drop import DroppedFile, rejection_report
+from transforms.drop import DroppedFile, printable, rejection_report
 from transforms.errors import ConfigError, ReflectEvalError
-from transforms.ingest import prepare
+from transforms.ingest import prepare_safely
 from transforms.validate import TRAINING_DAY
 
 
@@ -34,7 +34,7 @@ def check_file(path: Path, region: str, config_path: Path) -> tuple[str, bool]:
         raise ConfigError(f"{path} is not a file")
     instrument = load_instrument(config.instrument)
     # A throwaway key: checking must not create the warehouse's key or anything else.
-    prepared = prepare(
+    prepared = prepare_safely(
         DroppedFile(region, path), config, instrument, secret=secrets.token_bytes(32)
     )
     if prepared.problems:
@@ -43,7 +43,7 @@ def check_file(path: Path, region: str, config_path: Path) -> tuple[str, bool]:
     data = prepared.data
     assert data is not None
     lines = [
-        f"{path.name} would be ingested for {region} ({config.regions[region].name}).",
+        f"{printable(path.name)} would be ingested for {region} ({config.regions[region].name}).",
         f"Read as:   {prepared.source}",
         f"Responses: {data.n_responses}",
         f"Left out:  {prepared.n_left_out} (no answer, or partial/preview in the tool)",
@@ -51,7 +51,7 @@ def check_file(path: Path, region: str, config_path: Path) -> tuple[str, bool]:
     if prepared.n_repeated:
         lines.append(f"Repeated:  {prepared.n_repeated} (the same response id twice in the file)")
     if data.dropped_columns:
-        lines.append(f"Not kept:  {', '.join(data.dropped_columns)}")
+        lines.append(f"Not kept:  {', '.join(map(printable, data.dropped_columns))}")
     if data.n_words_held_back:
         lines.append(
             f"Held back: {data.n_words_held_back} free-text words that are not ordinary words "

@@ -3,6 +3,7 @@ to `processed/` or `rejected/` beside them. Nothing is ever deleted or overwritt
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from dataclasses import dataclass
@@ -76,20 +77,48 @@ def find_new_files(drop_dir: Path) -> tuple[list[DroppedFile], list[str]]:
     return found, notes
 
 
+class LinkedFolder(OSError):
+    """A region's processed/ or rejected/ is a link (or not a folder): raw exports, which hold
+    names and emails, are never moved, nor reports written, through it."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(
+            f"{printable(folder.name)}/ is a link or not a folder; nothing is filed through it"
+        )
+        self.strerror = self.args[0]
+
+
+def private_folder(folder: Path) -> Path:
+    """`folder`, a real folder only its owner can open (0700, whatever the umask)."""
+    if folder.is_symlink() or (os.path.lexists(folder) and not folder.is_dir()):
+        raise LinkedFolder(folder)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.is_symlink():  # made a link between the check and now
+        raise LinkedFolder(folder)
+    os.chmod(folder, 0o700)
+    return folder
+
+
 def destination(dropped: DroppedFile, outcome: Literal["processed", "rejected"]) -> Path:
-    """Where the file will be filed: its own name, or `name (2).csv` if that is taken."""
-    folder = dropped.path.parent / outcome
+    """Where the file will be filed: its own name, or `name (2).csv` if that is taken. The folder
+    is checked (and made) first, so a linked one stops the file before anything is written."""
+    folder = private_folder(dropped.path.parent / outcome)
     candidate = folder / fitted(dropped.path.name)
     n = 2
-    while candidate.exists() or report_path(candidate).exists():
+    while os.path.lexists(candidate) or os.path.lexists(report_path(candidate)):
         candidate = folder / fitted(f"{dropped.path.stem} ({n}){dropped.path.suffix}")
         n += 1
     return candidate
 
 
 def file_away(dropped: DroppedFile, target: Path) -> None:
-    target.parent.mkdir(exist_ok=True)
+    """Move the raw export into its region's private processed/ or rejected/ folder, owner-only
+    (it holds names and emails), never over an existing name."""
+    private_folder(target.parent)
+    if os.path.lexists(target):
+        raise FileExistsError(errno.EEXIST, "a file of that name is already filed")
     os.replace(dropped.path, target)
+    os.chmod(target, 0o600)
 
 
 def report_path(rejected_file: Path) -> Path:
@@ -101,8 +130,11 @@ def write_rejection_report(
 ) -> Path:
     """The plain-language report a region reads beside its rejected file."""
     path = report_path(target)
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(rejection_report(dropped, problems, region_name), encoding="utf-8")
+    private_folder(path.parent)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8") as report:
+        os.fchmod(report.fileno(), 0o600)
+        report.write(rejection_report(dropped, problems, region_name))
     return path
 
 

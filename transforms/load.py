@@ -4,6 +4,7 @@ Each file is written in one transaction, so a failure leaves earlier files exact
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -50,6 +51,7 @@ def open_warehouse(path: Path, *, read_only: bool = False) -> Iterator[duckdb.Du
     """Open a warehouse file, saying plainly when another process holds it."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
@@ -60,9 +62,20 @@ def open_warehouse(path: Path, *, read_only: bool = False) -> Iterator[duckdb.Du
             ) from None
         raise
     try:
+        if not read_only:
+            _owner_only(path)
         yield con
     finally:
         con.close()
+        if not read_only:
+            _owner_only(path)
+
+
+def _owner_only(path: Path) -> None:
+    """The restricted warehouse and its write-ahead log: 0600, whatever the umask."""
+    for file in (path, Path(f"{path}.wal")):
+        if file.exists():
+            os.chmod(file, 0o600)
 
 
 def create_restricted_tables(con: duckdb.DuckDBPyConnection) -> None:

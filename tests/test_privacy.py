@@ -81,18 +81,30 @@ def test_a_rounded_figure_is_read_as_the_interval_it_came_from():
 
 
 def test_national_minus_the_published_regions_gives_no_withheld_region():
-    data = cells([("a", DAY1, 1, 14, 13), ("b", DAY1, 1, 20, 10), ("c", DAY1, 1, 12, 6)])
+    """Two regions fail the primary rule, so the national row can stay shown: national minus
+    the shown regions is their sum, not either one, and the attacker agrees."""
+    data = cells(
+        [
+            ("a", DAY1, 1, 14, 13),
+            ("b", DAY1, 1, 20, 10),
+            ("c", DAY1, 1, 12, 6),
+            ("d", DAY1, 1, 16, 15),
+        ]
+    )
     out = protect(data, OUTCOME_TABLES, GMC, release_no=1).tables
     by_region, national = out["outcomes_by_region"], out["outcomes_national"]
-    assert row(by_region, region="a")["suppressed"]
+    assert not national["suppressed"].item(), "the case under test: national is shown"
+    assert set(by_region.filter(pl.col("suppressed"))["region"]) == {"a", "d"}
     shown = by_region.filter(~pl.col("suppressed"))
-    if not national["suppressed"].item():
-        difference = national["n_positive"].item() - shown["n_positive"].sum()
-        assert by_region["suppressed"].sum() >= 2, "national - others would be region a's 13"
-        assert difference != 13
-    # The arithmetic a reader would try on the training-day table too.
+    difference = national["n_positive"].item() - shown["n_positive"].sum()
+    assert difference == 13 + 15, "what a reader gets is the two withheld regions together"
+    attacker = TestAttacker(data, [out], rounding=1)
+    for region in ("a", "d"):
+        members = attacker.members({"item": "i", "region": region}, 1)
+        low, high = attacker.interval(members, "not_positive")
+        assert high - low >= GMC.protection and not 1 <= low <= high <= 2, (region, low, high)
     days = out["outcomes_by_training_day"]
-    assert row(days, region="a")["suppressed"]
+    assert row(days, region="a")["suppressed"] and row(days, region="d")["suppressed"]
 
 
 def test_the_naive_release_leaks_and_the_test_attacker_sees_it():
@@ -191,11 +203,20 @@ def seed_cells() -> pl.DataFrame:
     ],
 )  # fmt: skip
 def test_the_seed_study_under_each_preset(preset: str, shown_items: set[str], n_shown: int):
-    out = protect(seed_cells(), OUTCOME_TABLES, resolve(preset), release_no=1).tables
+    """What the README's preset table promises: which items each shows, their counts exactly
+    (rounded to 5 under opensafely: 14 is shown as 15), and a range for every withheld one."""
+    policy = resolve(preset)
+    out = protect(seed_cells(), OUTCOME_TABLES, policy, release_no=1).tables
     for table in out.values():
-        shown = set(table.filter(~pl.col("suppressed"))["item"])
-        assert shown == shown_items
+        shown = table.filter(~pl.col("suppressed"))
+        assert set(shown["item"]) == shown_items
         assert set(table["n_respondents"]) == {n_shown}
+        for item, positive in zip(shown["item"], shown["n_positive"], strict=True):
+            assert positive == SEED_STUDY_POSITIVE[item]
+        for withheld in table.filter(pl.col("suppressed")).iter_rows(named=True):
+            true = SEED_STUDY_POSITIVE[withheld["item"]]
+            assert withheld["n_positive"] is None and withheld["pct_positive"] is None
+            assert withheld["n_positive_min"] <= true <= withheld["n_positive_max"]
 
 
 # -- policies ------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 
 from schemas.instrument import Instrument
 from transforms.deidentify import Deidentified
-from transforms.errors import WarehouseBusyError
+from transforms.errors import PublishError, WarehouseBusyError
 from transforms.load import (
     SubmissionRecord,
     create_restricted_tables,
@@ -130,15 +130,30 @@ def test_the_published_file_holds_only_aggregate_tables(tmp_path: Path, instrume
 
 
 def test_a_failed_release_leaves_the_previous_one_in_place(tmp_path: Path, instrument: Instrument):
+    """A real failure half way through writing release 2 (its last table holds a column DuckDB
+    cannot store, after the others were written) leaves release 1 byte for byte, and no
+    partial file behind."""
     path = tmp_path / "published.duckdb"
     put_in_place(write_release(published_tables(instrument), release(1), path), path)
     before = path.read_bytes()
+    broken = published_tables(instrument)
+    last = list(broken)[-1]
+    broken[last] = broken[last].with_columns(pl.Series("odd", [object()] * broken[last].height))
+    with pytest.raises(PublishError, match="could not write"):
+        write_release(broken, release(2), path)
+    assert path.read_bytes() == before
+    assert not path.with_name(f".{path.name}.partial").exists()
+    assert release_numbers(path) == [(1,)]
     written = write_release(published_tables(instrument), release(2), path)
     assert path.read_bytes() == before, "nothing changes until the rename"
     put_in_place(written, path)
+    assert release_numbers(path) == [(2,)]
+    assert not written.partial.exists()
+
+
+def release_numbers(path: Path) -> list[tuple[int]]:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        assert con.execute("select release_no from release").fetchall() == [(2,)]
+        return con.execute("select release_no from release").fetchall()
     finally:
         con.close()
-    assert not written.partial.exists()

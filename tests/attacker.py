@@ -6,6 +6,7 @@ can check that they tell a reader nothing the figures did not."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,11 +39,14 @@ class TestAttacker:
         rounding: int,
         *,
         bounds: bool = False,
+        integer: bool = True,
     ) -> None:
         """`cells`: item, region, training_day, arrival of every cell (no counts);
         `releases[r]`: the published tables of release r + 1. With `bounds`, the published
         n_positive_min/max and n_respondents_min/max are read as constraints too (a NULL max
-        is open above)."""
+        is open above). With `integer` False it is a reader with only a linear-program solver:
+        ends are the relaxation's optimum rounded inwards (counts are whole numbers)."""
+        self.integer = integer
         self.cells = cells.select("item", *KEYS, "arrival").to_dicts()
         self.rounding = rounding
         rows: list[np.ndarray] = []
@@ -105,10 +109,8 @@ class TestAttacker:
 
     def _solve(self, members: Sequence[int], measure: str) -> tuple[int, float]:
         objective = self._vector(members, pos=measure != "not_positive", neg=measure != "positive")
-        ends = []
-        for sign in (1, -1):
-            ends.append(round(sign * self._optimum(sign * objective)))
-        low, high = ends
+        low = math.ceil(self._optimum(objective) - 1e-6)
+        high = math.floor(-self._optimum(-objective) + 1e-6)
         return low, float("inf") if high >= OPEN else high
 
     def _optimum(self, objective: np.ndarray) -> float:
@@ -118,7 +120,7 @@ class TestAttacker:
         result = milp(
             objective,
             constraints=LinearConstraint(self.matrix, self.lo, self.hi),
-            integrality=np.ones(len(objective)),
+            integrality=np.ones(len(objective)) if self.integer else np.zeros(len(objective)),
             bounds=Bounds(0, BIG),
             options={"presolve": PRESOLVE},
         )
@@ -190,4 +192,35 @@ def groups_of(
     for index, cell in enumerate(counts):
         if cell["arrival"] <= release:
             add(f"cell {index}", (index,), False)
+    for label, members in isolable(attacker, release):
+        add(label, members, False)
     return groups
+
+
+def isolable(attacker: TestAttacker, release: int) -> list[tuple[str, tuple[int, ...]]]:
+    """Groups a reader can name though no table shows them: per item, the rest of the country
+    beside each region, everyone at one training day date in every region, and each region's
+    respondents as they stood at each earlier release."""
+    found = []
+    cells = [(i, c) for i, c in enumerate(attacker.cells) if int(c["arrival"]) <= release]
+    for item in sorted({str(c["item"]) for _, c in cells}):
+        mine = [(i, c) for i, c in cells if c["item"] == item]
+        for region in sorted({str(c["region"]) for _, c in mine}):
+            rest = tuple(i for i, c in mine if c["region"] != region)
+            found.append((f"{item} all but {region}", rest))
+            for before in range(1, release):
+                found.append(
+                    (
+                        f"{item} {region} as of release {before}",
+                        tuple(
+                            i
+                            for i, c in mine
+                            if c["region"] == region and int(c["arrival"]) <= before
+                        ),
+                    )
+                )
+        for day in sorted({c["training_day"] for _, c in mine}):
+            found.append(
+                (f"{item} everyone on {day}", tuple(i for i, c in mine if c["training_day"] == day))
+            )
+    return [(label, members) for label, members in found if members]

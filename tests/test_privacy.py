@@ -4,6 +4,7 @@ would, and random multi-region releases checked by the tests' own integer progra
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 
 import duckdb
@@ -247,15 +248,19 @@ def two_releases(draw: st.DrawFn) -> tuple[pl.DataFrame, Policy]:
                 for arrival in (1, 2):
                     if arrival == 2 and not draw(st.booleans()):
                         continue
-                    n = draw(st.integers(1, 12))
+                    n = draw(st.integers(1, 20))
                     rows.append((item, f"r{r}", day, arrival, n, draw(st.integers(0, n))))
-    min_cell = draw(st.integers(2, 5))
-    policy = resolve(
-        min_cell=min_cell,
-        protection=draw(st.integers(1, min_cell)),
-        protect_zeros=draw(st.booleans()),
-        rounding=draw(st.sampled_from([1, 1, 5])),
-    )
+    preset = draw(st.sampled_from(["custom", "gmc-sdc", "opensafely", "acro"]))
+    if preset == "custom":
+        min_cell = draw(st.integers(2, 10))
+        policy = resolve(
+            min_cell=min_cell,
+            protection=draw(st.integers(1, min_cell)),
+            protect_zeros=draw(st.booleans()),
+            rounding=draw(st.sampled_from([1, 1, 5])),
+        )
+    else:
+        policy = resolve(preset)
     frame = pl.DataFrame(
         rows,
         schema=["item", "region", "training_day", "arrival", "n_respondents", "n_positive"],
@@ -265,7 +270,7 @@ def two_releases(draw: st.DrawFn) -> tuple[pl.DataFrame, Policy]:
 
 
 @settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -276,9 +281,9 @@ def test_every_release_passes_an_independent_attacker_and_is_deterministic(case)
     release1 = protect(first, OUTCOME_TABLES, policy, release_no=1)
     release2 = protect(data, OUTCOME_TABLES, policy, release_no=2, history=release1.figures)
     published = [release1.tables, release2.tables]
-    for number, seen in ((1, first), (2, data)):
+    for (number, seen), integer in itertools.product(((1, first), (2, data)), (True, False)):
         attacker = TestAttacker(seen.select("item", "region", "training_day", "arrival"),
-                                published[:number], policy.rounding)  # fmt: skip
+                                published[:number], policy.rounding, integer=integer)  # fmt: skip
         found = breaches(
             attacker,
             groups_of(attacker, seen, published[number - 1], number),
@@ -286,7 +291,8 @@ def test_every_release_passes_an_independent_attacker_and_is_deterministic(case)
             protection=policy.protection,
             protect_zeros=policy.protect_zeros,
         )
-        assert found == [], f"release {number} under {policy}"
+        view = "integer" if integer else "linear"
+        assert found == [], f"release {number} under {policy}, {view} attacker"
 
     shuffled = data.sample(fraction=1.0, shuffle=True, seed=random.Random(7).randint(0, 99))
     again = protect(shuffled.filter(pl.col("arrival") == 1), OUTCOME_TABLES, policy, release_no=1)

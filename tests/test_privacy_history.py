@@ -74,7 +74,7 @@ def policies(draw: st.DrawFn) -> Policy:
     preset = draw(st.sampled_from([None, None, None, "gmc-sdc", "opensafely", "acro"]))
     if preset is not None:
         return resolve(preset)
-    min_cell = draw(st.integers(2, 5))
+    min_cell = draw(st.integers(2, 10))
     return resolve(
         min_cell=min_cell,
         protection=draw(st.integers(1, min_cell)),

@@ -104,7 +104,7 @@ def test_random_bytes_are_rejected_with_a_reason(tool: str, data: bytes, name: s
 
 LABELS = ["Strongly agree", "agree", " Disagree ", "NEITHER AGREE NOR DISAGREE", "1", "5", ""]
 hostile_text = st.text(
-    st.one_of(st.characters(exclude_categories=("Cs", "Cc")), st.sampled_from('\n\t",;\'=')),
+    st.one_of(st.characters(exclude_categories=("Cs", "Cc")), st.sampled_from("\n\t\",;'=")),
     max_size=60,
 )
 """Anything a person can type or paste into a form: other scripts, emoji, quotes, separators,

@@ -67,18 +67,20 @@ def record_and_publish(
     prepared: list[Prepared], config: Config
 ) -> tuple[list[FileOutcome], ReleaseSummary | ReflectEvalError | None]:
     """Record each file in its own transaction, then publish a release if anything changed.
-    A refused release is returned, not raised: the files stay recorded, and the flow reports
-    the reason without Prefect logging a traceback for it."""
+    A refused release, or a warehouse another process holds, is returned, not raised: files
+    already recorded stay recorded, and the flow reports the reason without Prefect logging a
+    traceback for it."""
     instrument = load_instrument(config.instrument)
-    with open_warehouse(config.restricted_path) as con:
-        create_restricted_tables(con)
-        outcomes = [record_safely(con, item, config) for item in prepared]
-        n_ingested = sum(o.status == "ingested" for o in outcomes)
-        try:
+    outcomes: list[FileOutcome] = []
+    try:
+        with open_warehouse(config.restricted_path) as con:
+            create_restricted_tables(con)
+            outcomes = [record_safely(con, item, config) for item in prepared]
+            n_ingested = sum(o.status == "ingested" for o in outcomes)
             publish = needs_release(con, config, n_ingested)
             release = publish_release(con, config, instrument) if publish else None
-        except ReflectEvalError as refused:
-            return outcomes, refused
+    except ReflectEvalError as refused:  # a held warehouse too: nothing was recorded
+        return outcomes, refused
     return outcomes, release
 
 

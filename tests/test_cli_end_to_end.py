@@ -3,12 +3,15 @@ folder written by the faker generator."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
+from fixtures.broken import HOSTILE_CELLS, write_hostile_names
 from fixtures.regional_drop import (
     SEED_STUDY_POSITIVE,
     write_drop,
@@ -79,7 +82,8 @@ def shows_ranges_for_withheld_figures(published: Path, by_region: pl.DataFrame, 
 
 def refused_under_a_stricter_policy(config: Path, published: Path, prefect_home: Path) -> None:
     """14 of 14 is public from release 1; a policy that protects 100% cannot take it back, so
-    release 2 is refused: exit code 4, the reason, no values, the old file left in place."""
+    release 2 is refused: exit code 4, the reason, no values, the old file left in place; and
+    the next run, with nothing new, tries the release again rather than calling it done."""
     before = published.read_bytes()
     text = config.read_text(encoding="utf-8").replace("min_cell = 3", 'policy = "acro"')
     config.write_text(text, encoding="utf-8")
@@ -89,6 +93,9 @@ def refused_under_a_stricter_policy(config: Path, published: Path, prefect_home:
     assert "Traceback" not in run.output
     for count in ("13", "14", "11", "10"):
         assert f" {count} " not in run.stderr and f"{count}/" not in run.stderr
+    assert published.read_bytes() == before
+    again = reflect_eval("run", "--config", str(config), prefect_home=prefect_home)
+    assert again.code == 4 and "release 2 refused" in again.stderr, "the next run tries again"
     assert published.read_bytes() == before
 
 
@@ -108,6 +115,7 @@ def test_a_multi_region_drop_is_ingested_published_and_leaks_nothing(
     tmp_path: Path, prefect_home: Path
 ):
     drop = write_drop(tmp_path, seed=7, n_regions=6, n_training_days=3, with_bad_file=True)
+    hostile = write_hostile_names(tmp_path / "drop")
     run = reflect_eval(
         "run", "--config", str(drop.config_path), "--verbose", prefect_home=prefect_home
     )
@@ -125,7 +133,12 @@ def test_a_multi_region_drop_is_ingested_published_and_leaks_nothing(
     for good in drop.files:
         assert not good.exists()
         assert (good.parent / "processed" / good.name).exists()
-    assert f"{len(drop.files)} ingested, 1 rejected" in run.stdout
+    assert f"{len(drop.files)} ingested, 4 rejected" in run.stdout
+    for name in hostile:  # shown escaped, each rejected on its own, the run goes on
+        assert f"rejected  {name}" in run.stdout
+    assert "\x1b" not in run.output
+    reports = list((tmp_path / "drop").glob("*/rejected/*.errors.txt"))
+    assert len(reports) == 4 and all(len(os.fsencode(r.name)) <= 255 for r in reports)
 
     published = tmp_path / "warehouse" / "published.duckdb"
     restricted = tmp_path / "warehouse" / "restricted.duckdb"
@@ -174,6 +187,7 @@ def test_a_multi_region_drop_is_ingested_published_and_leaks_nothing(
     )
     assert len(leaks(drop.canaries, {"inputs": inputs})) == len(drop.canaries), "detector works"
     assert leaks(drop.canaries, texts) == []
+    assert leaks(HOSTILE_CELLS, {"Prefect's database": texts["Prefect's database"]}) == []
     names = {part.lower() for canary in drop.canaries for part in canary.split() if part.isalpha()}
     words = set(query(restricted, "select distinct word from free_text_words")["word"])
     assert words, "free text words are kept"
@@ -204,10 +218,23 @@ def test_a_late_file_for_a_published_training_day_cannot_be_differenced(
     tmp_path: Path, prefect_home: Path
 ):
     """Release 1, then one late respondent for a training day already published: release 2
-    minus release 1 must not give that respondent's answers."""
+    minus release 1 must not give that respondent's answers. Before release 1, a run while
+    another process holds the restricted warehouse says so in one line and exits 3, touching
+    nothing, and the next run ingests every file."""
     drop = write_drop(tmp_path, seed=11, n_regions=2, n_training_days=2, min_group=8)
+    restricted = tmp_path / "warehouse" / "restricted.duckdb"
+    restricted.parent.mkdir(parents=True)
+    holder = duckdb.connect(str(restricted))
+    try:
+        held = reflect_eval("run", "--config", str(drop.config_path), prefect_home=prefect_home)
+    finally:
+        holder.close()
+    assert held.code == 3, held.output
+    assert "is in use by another process" in held.stderr and "Traceback" not in held.output
+    assert all(f.exists() for f in drop.files), "every file left in the drop folder"
     first_run = reflect_eval("run", "--config", str(drop.config_path), prefect_home=prefect_home)
     assert first_run.code == 0, first_run.output
+    assert f"{len(drop.files)} ingested, 0 rejected" in first_run.stdout
     published = tmp_path / "warehouse" / "published.duckdb"
     first = outcomes(published, "outcomes_by_training_day")
     day = drop.expected["training_day"].min()
@@ -228,7 +255,6 @@ def test_a_late_file_for_a_published_training_day_cannot_be_differenced(
             for c in ("n_respondents", "n_positive")
         )
         assert not differenced, f"{row['item']}: release 2 - release 1 = the late answer"
-    restricted = tmp_path / "warehouse" / "restricted.duckdb"
     assert query(restricted, "select count(distinct release_no) from release_figures").item() == 2
 
 

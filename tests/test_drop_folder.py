@@ -65,3 +65,21 @@ def test_the_rejection_report_lists_every_problem_up_to_a_cap(tmp_path: Path):
     assert "- row 2, column 'effective_use': found 'Agreed'; allowed: Agree" in report
     assert "row 201," in report and "row 202," not in report
     assert "... and 100 more problems not listed" in report
+
+
+def test_a_file_in_a_folder_that_is_not_a_configured_region_is_rejected_unread(tmp_path: Path):
+    from schemas.instrument import load_instrument
+    from tests.readers import SECRET, config_for
+    from transforms.ingest import prepare
+
+    stray = tmp_path / "drop" / "atlantis" / "export.csv"
+    stray.parent.mkdir(parents=True)
+    stray.write_text("Name,Email\nJane Canary,jane@example.org\n", encoding="utf-8")
+    found, _ = find_new_files(tmp_path / "drop")
+    assert [f.name for f in found] == ["atlantis/export.csv"], "found, so it can be reported"
+    [dropped] = found
+    prepared = prepare(dropped, config_for(tmp_path), load_instrument(), secret=SECRET)
+    [problem] = prepared.problems
+    assert "'atlantis', which is not a configured region" in problem.found
+    assert "(r)" in problem.allowed, "names the regions that are configured"
+    assert prepared.data is None

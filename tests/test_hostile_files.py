@@ -1,6 +1,7 @@
 """One region's file can never stop a run: a name that is not UTF-8, a name too long for its
 report, terminal escape codes in a name, or a step that fails for one file sets that file
-aside with a reason; every other file goes on, and no cell value reaches a log."""
+aside with a reason; every other file goes on, and no cell value reaches a log. (Through the
+CLI, with Prefect, in tests/test_cli_end_to_end.py's multi-region run.)"""
 
 from __future__ import annotations
 
@@ -9,46 +10,18 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.broken import HOSTILE_CELLS, write_hostile_names
 from fixtures.regional_drop import write_drop
-from tests.e2e import leaks, query, reflect_eval, sqlite_text
+from tests.e2e import leaks
 from transforms.drop import NAME_MAX, REPORT_SUFFIX, fitted, printable
 
-CELLS = ("Jane Canary", "07700 900123", "not a date")
+CELLS = HOSTILE_CELLS
 
 
 def hostile_drop(root: Path):
     drop = write_drop(root, n_regions=2, n_training_days=1)
-    first, second = sorted(p for p in (root / "drop").iterdir() if p.is_dir())
-    content = f"training_day,name,phone\n{CELLS[2]},{CELLS[0]},{CELLS[1]}\n".encode()
-    with open(os.fsencode(second) + b"/R\xe9sum\xe9 feedback.csv", "wb") as f:
-        f.write(content)  # as unzipping a Windows archive leaves it
-    (second / ("x" * 246 + ".csv")).write_bytes(content)
-    (first / "esc\x1b[31mred.csv").write_bytes(content)
+    write_hostile_names(root / "drop")
     return drop
-
-
-@pytest.mark.e2e
-def test_hostile_file_names_are_rejected_one_by_one_and_the_run_goes_on(
-    tmp_path: Path, prefect_home: Path
-):
-    drop = hostile_drop(tmp_path)
-    run = reflect_eval("run", "--config", str(drop.config_path), prefect_home=prefect_home)
-    assert run.code == 0, run.output
-    assert "Traceback" not in run.output and "\x1b" not in run.output
-    assert "5 new file(s): 2 ingested, 3 rejected" in run.stdout
-    assert "R\\xe9sum\\xe9 feedback.csv" in run.stdout
-    assert "esc\\x1b[31mred.csv" in run.stdout
-    files = query(tmp_path / "warehouse" / "restricted.duckdb", "select * from submissions")
-    assert sorted(files["status"]) == ["ingested"] * 2 + ["rejected"] * 3
-    for name in ("R\\xe9sum\\xe9 feedback.csv", "esc\\x1b[31mred.csv"):
-        assert name in files["file_name"].to_list()
-    reports = sorted((tmp_path / "drop").glob("*/rejected/*" + REPORT_SUFFIX))
-    assert len(reports) == 3
-    assert all(len(os.fsencode(r.name)) <= NAME_MAX for r in reports)
-    logs = {p.name: sqlite_text(p) for p in prefect_home.glob("*.db")}
-    assert logs and not leaks(CELLS, logs)
-    again = reflect_eval("run", "--config", str(drop.config_path), prefect_home=prefect_home)
-    assert again.code == 0 and "0 new file(s)" in again.stdout, again.output
 
 
 def test_a_file_that_cannot_be_filed_is_set_aside_and_the_others_are_recorded(tmp_path: Path):

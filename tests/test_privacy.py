@@ -330,3 +330,22 @@ def test_a_word_used_by_one_person_is_never_published_however_often_they_use_it(
 def test_theme_words_at_min_cell_boundaries(users: int, shown: bool):
     con = words_warehouse([(1, r, "three_words", "supportive") for r in range(1, users + 1)])
     assert (theme_words(con, min_cell=3).height == 1) is shown
+
+
+def test_rounded_presets_show_counts_rounded_to_5_and_percentages_from_them():
+    """opensafely: every shown count is a multiple of 5 within 2 of the truth, and the
+    percentage is of the rounded counts (as OpenSAFELY publishes), never of the true ones."""
+    data = cells([("a", DAY1, 1, 42, 23), ("b", DAY1, 1, 38, 29), ("c", DAY1, 1, 51, 17)])
+    out = protect(data, OUTCOME_TABLES, resolve("opensafely"), release_no=1).tables
+    truth = {"a": (42, 23), "b": (38, 29), "c": (51, 17)}
+    shown = out["outcomes_by_region"].filter(~pl.col("suppressed"))
+    assert shown.height == 3
+    for row_ in shown.iter_rows(named=True):
+        n, k = truth[row_["region"]]
+        assert row_["n_respondents"] % 5 == 0 and abs(row_["n_respondents"] - n) <= 2
+        assert row_["n_positive"] % 5 == 0 and abs(row_["n_positive"] - k) <= 2
+        assert row_["pct_positive"] == pytest.approx(
+            100 * row_["n_positive"] / row_["n_respondents"]
+        )
+    national = row(out["outcomes_national"], item="i")
+    assert (national["n_respondents"], national["n_positive"]) == (130, 70)

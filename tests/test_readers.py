@@ -14,6 +14,7 @@ import xlsxwriter
 
 from fixtures.broken import lying_workbook
 from tests.readers import STATEMENTS, csv_bytes, prepared
+from transforms.dates import iso_day
 from transforms.problems import FileRejected
 from transforms.readers.grid import read_grid, separator
 from transforms.readers.tools import ROW, detect, read_export
@@ -379,3 +380,30 @@ def test_a_damaged_response_key_is_the_operators_error_not_the_regions(tmp_path:
     path.write_bytes(csv_bytes([["training_day", *ITEMS], ["2026-01-07", *AGREE, "calm"]]))
     with pytest.raises(ConfigError, match="restore it"):
         prepare(DroppedFile("r", path), config_for(tmp_path), load_instrument())
+
+
+def test_utf16_with_a_bom_reads_as_utf8_does():
+    """Excel's "Unicode Text" and some tools write UTF-16 with a byte-order mark."""
+    text = csv_bytes([["training_day", "three_words"], ["2026-01-07", "calme, sûr, 安全"]])
+    as_utf8 = read_grid(text)
+    for bom, encoding in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        utf16 = bom + text.decode("utf-8").encode(encoding)
+        assert read_grid(utf16).equals(as_utf8)
+
+
+@pytest.mark.parametrize(
+    ("values", "tool", "expected"),
+    [
+        (["31/08/2026"], "template", ["2026-08-31"]),  # only day-first can be right
+        (["8/31/2026"], "template", ["2026-08-31"]),  # only month-first can be right
+        (["01/02/2026"], "ms-forms", ["2026-01-02"]),  # ambiguous: the tool's habit (US)
+        (["01/02/2026"], "template", ["2026-02-01"]),  # ambiguous: the UK habit
+        (["01/02/2026", "13/02/2026"], "ms-forms", ["2026-02-01", "2026-02-13"]),  # 13 settles it
+        (["02/01/26", "12/31/26"], "template", ["2026-02-01", "2026-12-31"]),  # 31 settles it
+        (["2026/05/20 1:43:01 PM GMT+1"], "google-forms", ["2026-05-20"]),
+        (["46029"], "template", ["2026-01-07"]),  # an Excel serial number
+        (["7th Jan"], "template", ["7th Jan"]),  # not a date: left for the validator to report
+    ],
+)
+def test_slashed_dates_are_read_one_way_per_column(values: list[str], tool: str, expected):
+    assert iso_day(pl.Series("d", values), tool).to_list() == expected

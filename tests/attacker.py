@@ -200,27 +200,18 @@ def groups_of(
 def isolable(attacker: TestAttacker, release: int) -> list[tuple[str, tuple[int, ...]]]:
     """Groups a reader can name though no table shows them: per item, the rest of the country
     beside each region, everyone at one training day date in every region, and each region's
-    respondents as they stood at each earlier release."""
+    respondents; each as it stands now and as it stood at every earlier release."""
     found = []
-    cells = [(i, c) for i, c in enumerate(attacker.cells) if int(c["arrival"]) <= release]
-    for item in sorted({str(c["item"]) for _, c in cells}):
-        mine = [(i, c) for i, c in cells if c["item"] == item]
-        for region in sorted({str(c["region"]) for _, c in mine}):
-            rest = tuple(i for i, c in mine if c["region"] != region)
-            found.append((f"{item} all but {region}", rest))
-            for before in range(1, release):
-                found.append(
-                    (
-                        f"{item} {region} as of release {before}",
-                        tuple(
-                            i
-                            for i, c in mine
-                            if c["region"] == region and int(c["arrival"]) <= before
-                        ),
-                    )
-                )
-        for day in sorted({c["training_day"] for _, c in mine}):
-            found.append(
-                (f"{item} everyone on {day}", tuple(i for i, c in mine if c["training_day"] == day))
-            )
+    for as_of in range(1, release + 1):
+        cells = [(i, c) for i, c in enumerate(attacker.cells) if int(c["arrival"]) <= as_of]
+        for item in sorted({str(c["item"]) for _, c in cells}):
+            mine = [(i, c) for i, c in cells if c["item"] == item]
+            for region in sorted({str(c["region"]) for _, c in mine}):
+                rest = tuple(i for i, c in mine if c["region"] != region)
+                own = tuple(i for i, c in mine if c["region"] == region)
+                found.append((f"{item} all but {region} as of {as_of}", rest))
+                found.append((f"{item} {region} as of {as_of}", own))
+            for day in sorted({c["training_day"] for _, c in mine}):
+                same = tuple(i for i, c in mine if c["training_day"] == day)
+                found.append((f"{item} everyone on {day} as of {as_of}", same))
     return [(label, members) for label, members in found if members]

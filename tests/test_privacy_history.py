@@ -164,8 +164,10 @@ def audited_members(
 ) -> tuple[int, ...]:
     """The cells an audit record is about: a table row (as published in release `as_of_release`,
     which is earlier than this one for a count an earlier release protected), one underlying
-    cell, or the cells of a table row that arrived in one release."""
+    cell, the cells of a table row that arrived in one release, every region's cells of one
+    training-day date, or every region's but one."""
     where = str(record["table_name"])
+    as_of = release if record.get("as_of_release") is None else int(record["as_of_release"])
     if where == "underlying_cell":
         members = tuple(
             index
@@ -174,13 +176,28 @@ def audited_members(
         )
         assert len(members) == 1, record
         return members
+    if where == "all regions but one":
+        return tuple(
+            index
+            for index, cell in enumerate(attacker.cells)
+            if cell["item"] == record["item"]
+            and cell["region"] != record["region"]
+            and int(cell["arrival"]) <= as_of  # type: ignore[call-overload]
+        )
+    if where == "everyone on a training day":
+        return tuple(
+            index
+            for index, cell in enumerate(attacker.cells)
+            if cell["item"] == record["item"]
+            and cell["training_day"] == record["training_day"]
+            and int(cell["arrival"]) <= as_of  # type: ignore[call-overload]
+        )
     if where.endswith(" batch"):
         table = where.removesuffix(" batch")
         members = row_members(attacker, table, record, release)
         return tuple(i for i in members if attacker.cells[i]["arrival"] == record["arrival"])
     assert where in TABLE_KEYS, record
-    as_of = record.get("as_of_release")
-    return row_members(attacker, where, record, release if as_of is None else int(as_of))
+    return row_members(attacker, where, record, as_of)
 
 
 def withheld_measures(row: dict[str, object]) -> list[str]:

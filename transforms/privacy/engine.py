@@ -88,6 +88,12 @@ AUDIT_SCHEMA = {
     "witness_hi": pl.Utf8,
 }
 UNDERLYING = "underlying_cell"
+SAME_DATE = "everyone on a training day"
+"""Every region's group on one date: no table shows it, but a reader can name it."""
+REST_OF_COUNTRY = "all regions but one"
+"""National minus one region: what a reader comparing a region with the rest works out."""
+GROWING_GROUPS = (SAME_DATE, REST_OF_COUNTRY)
+"""Named groups that late files make grow: as they stood in a release, they stay protected."""
 _Bounds = tuple["_Row", tuple[int | None, ...]]
 """A withheld row and what any reader can derive of it: positive count's, then n's ends."""
 
@@ -297,7 +303,17 @@ def _carry(model: _Item, records: list[dict[str, object]]) -> None:
     for record in records:
         where, measure = str(record["table_name"]), str(record["measure"])
         row = by_key.get((where.removesuffix(" batch"), record["region"], record["training_day"]))
-        if where == UNDERLYING:
+        if where in GROWING_GROUPS:
+            cells = _group_as_of(model, where, record)
+            if not cells:
+                continue
+            as_of = int(record["as_of_release"])  # type: ignore[call-overload]
+            if record["required"] and as_of < model.model.release_no:
+                key = {k: record[k] for k in ("region", "training_day") if record[k] is not None}
+                value = _true(model, cells, measure)
+                audit = Quantity(cells, measure)
+                model.earlier.append(_Quantity(where, key, measure, audit, value, as_of))
+        elif where == UNDERLYING:
             index = cell_of.get((record["region"], record["training_day"], record["arrival"]))
             if index is None:
                 continue
@@ -323,6 +339,25 @@ def _carry(model: _Item, records: list[dict[str, object]]) -> None:
         interval = Interval(int(record["interval_lo"]), int(record["interval_hi"]))  # type: ignore[call-overload]
         entries[(cells, measure)] = Known(interval, low, high, frozenset())
     model.model.carry(entries)
+
+
+def _group_as_of(model: _Item, where: str, record: dict[str, object]) -> tuple[int, ...]:
+    """The cells of a named group as they stood in the release that audited it (none for a
+    record from before such groups were kept, which has no release to go by)."""
+    as_of = record.get("as_of_release")
+    if as_of is None:
+        return ()
+
+    def member(cell: dict[str, object]) -> bool:
+        if where == SAME_DATE:
+            return cell["training_day"] == record["training_day"]
+        return cell["region"] != record["region"]
+
+    return tuple(
+        i
+        for i, cell in enumerate(model.cells)
+        if member(cell) and int(cell["arrival"]) <= int(as_of)  # type: ignore[call-overload]
+    )
 
 
 def _write_witness(model: _Item, witness: Witness | None) -> str | None:
@@ -383,6 +418,10 @@ def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
     for index, cell in enumerate(model.cells):
         key = {name: cell[name] for name in CELL_KEYS}
         _add_group_quantities(model, UNDERLYING, key, (index,), policy, seen)
+    for day, members in _same_date(model.cells):
+        _add_group_quantities(model, SAME_DATE, {"training_day": day}, members, policy, seen)
+    for region, members in _rest_of_country(model.cells):
+        _add_group_quantities(model, REST_OF_COUNTRY, {"region": region}, members, policy, seen)
     for row in model.rows:
         for arrival, members in _batches(row, model.cells):
             key = dict(zip(row.table.keys, row.key, strict=True)) | {"arrival": arrival}
@@ -560,8 +599,35 @@ def _add_group_quantities(
         protected = 1 <= n <= policy.min_cell - 1 if measure == BOTH else policy.is_risky(value, n)
         if protected and (cells, measure) not in seen:
             seen.add((cells, measure))
-            quantity = _Quantity(where, key, measure, Quantity(cells, measure), value)
+            as_of = model.model.release_no if where in GROWING_GROUPS else None
+            quantity = _Quantity(where, key, measure, Quantity(cells, measure), value, as_of)
             model.quantities.append(quantity)
+
+
+def _same_date(cells: list[dict[str, object]]) -> list[tuple[object, tuple[int, ...]]]:
+    """Per training-day date held by more than one region, its cells."""
+    found: dict[object, list[int]] = {}
+    regions: dict[object, set[object]] = {}
+    for index, cell in enumerate(cells):
+        found.setdefault(cell["training_day"], []).append(index)
+        regions.setdefault(cell["training_day"], set()).add(cell["region"])
+    return [
+        (day, tuple(members))
+        for day, members in sorted(found.items(), key=lambda kv: str(kv[0]))
+        if len(regions[day]) > 1
+    ]
+
+
+def _rest_of_country(cells: list[dict[str, object]]) -> list[tuple[object, tuple[int, ...]]]:
+    """Per region, every other region's cells (when there are at least three regions: with two,
+    the rest is the other region, a published row already)."""
+    regions = sorted({cell["region"] for cell in cells}, key=str)
+    if len(regions) < 3:
+        return []
+    return [
+        (region, tuple(i for i, cell in enumerate(cells) if cell["region"] != region))
+        for region in regions
+    ]
 
 
 def _batches(row: _Row, cells: list[dict[str, object]]) -> list[tuple[int, tuple[int, ...]]]:

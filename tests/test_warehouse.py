@@ -157,3 +157,51 @@ def release_numbers(path: Path) -> list[tuple[int]]:
         return con.execute("select release_no from release").fetchall()
     finally:
         con.close()
+
+
+def test_a_refused_release_is_tried_again_by_the_next_run_and_the_files_stay_recorded(
+    tmp_path: Path,
+):
+    """The seed study is published under gmc-sdc (14 of 14 shown); then acro, which protects
+    100%, cannot take that back: release 2 is refused. The run after, with nothing new, tries
+    it again (and is refused again) rather than taking the refusal as done; a new file arrives
+    and is recorded even though its release is refused."""
+    from fixtures.regional_drop import write_seed_study, write_template_file
+    from flows.ingest import record_and_publish
+    from schemas.config import load_config
+    from schemas.instrument import load_instrument
+    from transforms.drop import find_new_files
+    from transforms.ingest import prepare_safely
+
+    drop = write_seed_study(tmp_path, min_cell=3)
+
+    def run() -> tuple[list[str], object]:
+        config = load_config(drop.config_path)
+        files, _ = find_new_files(config.drop_dir)
+        instrument = load_instrument(config.instrument)
+        prepared = [prepare_safely(f, config, instrument) for f in files]
+        outcomes, release = record_and_publish.fn(prepared, config)
+        return [o.status for o in outcomes], release
+
+    statuses, first = run()
+    assert statuses == ["ingested"] and getattr(first, "release_no", None) == 1
+    published = tmp_path / "warehouse" / "published.duckdb"
+    before = published.read_bytes()
+    text = drop.config_path.read_text(encoding="utf-8")
+    drop.config_path.write_text(text.replace("min_cell = 3", 'policy = "acro"'), encoding="utf-8")
+    for attempt in ("refused", "tried again"):
+        statuses, refused = run()
+        assert statuses == [] and isinstance(refused, PublishError), attempt
+        assert "release 2 refused" in str(refused)
+        assert published.read_bytes() == before
+    late = drop.root / "drop" / "east-of-england" / "late.csv"
+    write_template_file(late, training_day=dt.date(2026, 1, 7), n_respondents=9, seed=3)
+    statuses, refused = run()
+    assert statuses == ["ingested"] and isinstance(refused, PublishError)
+    restricted = tmp_path / "warehouse" / "restricted.duckdb"
+    con = duckdb.connect(str(restricted), read_only=True)
+    try:
+        assert con.execute("select count(*) from submissions").fetchone() == (2,)
+        assert con.execute("select count(*) from releases").fetchone() == (1,)
+    finally:
+        con.close()

@@ -26,7 +26,8 @@ def print_summary(summary: RunSummary) -> None:
             if outcome.n_repeated:
                 line += f", {outcome.n_repeated} already ingested from an earlier export"
             if outcome.n_words_held_back:
-                line += f", {outcome.n_words_held_back} free-text words held back"
+                n = outcome.n_words_held_back
+                line += f", {n} free-text word{'' if n == 1 else 's'} held back"
             line += ")"
             if outcome.source:
                 line += f"  [{outcome.source}]"

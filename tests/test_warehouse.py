@@ -185,6 +185,7 @@ def test_a_refused_release_is_tried_again_by_the_next_run_and_the_files_stay_rec
 
     statuses, first = run()
     assert statuses == ["ingested"] and getattr(first, "release_no", None) == 1
+    assert run() == ([], None), "nothing new, same policy: nothing published again"
     published = tmp_path / "warehouse" / "published.duckdb"
     before = published.read_bytes()
     text = drop.config_path.read_text(encoding="utf-8")

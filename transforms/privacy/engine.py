@@ -347,17 +347,18 @@ def _group_as_of(model: _Item, where: str, record: dict[str, object]) -> tuple[i
     as_of = record.get("as_of_release")
     if as_of is None:
         return ()
-
-    def member(cell: dict[str, object]) -> bool:
-        if where == SAME_DATE:
-            return cell["training_day"] == record["training_day"]
-        return cell["region"] != record["region"]
-
     return tuple(
         i
         for i, cell in enumerate(model.cells)
-        if member(cell) and int(cell["arrival"]) <= int(as_of)  # type: ignore[call-overload]
+        if _belongs(cell, where, record) and int(cell["arrival"]) <= int(as_of)  # type: ignore[call-overload]
     )
+
+
+def _belongs(cell: dict[str, object], where: str, key: dict[str, object]) -> bool:
+    """Whether a cell is in the named group `where` of `key` (see GROWING_GROUPS)."""
+    if where == SAME_DATE:
+        return cell["training_day"] == key["training_day"]
+    return cell["region"] != key["region"]
 
 
 def _write_witness(model: _Item, witness: Witness | None) -> str | None:
@@ -605,7 +606,7 @@ def _add_group_quantities(
 
 
 def _same_date(cells: list[dict[str, object]]) -> list[tuple[object, tuple[int, ...]]]:
-    """Per training-day date held by more than one region, its cells."""
+    """Per training-day date held by more than one region, its cells (`_belongs`, in one pass)."""
     found: dict[object, list[int]] = {}
     regions: dict[object, set[object]] = {}
     for index, cell in enumerate(cells):
@@ -625,7 +626,12 @@ def _rest_of_country(cells: list[dict[str, object]]) -> list[tuple[object, tuple
     if len(regions) < 3:
         return []
     return [
-        (region, tuple(i for i, cell in enumerate(cells) if cell["region"] != region))
+        (
+            region,
+            tuple(
+                i for i, c in enumerate(cells) if _belongs(c, REST_OF_COUNTRY, {"region": region})
+            ),
+        )
         for region in regions
     ]
 

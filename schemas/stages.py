@@ -38,10 +38,9 @@ class Words(pa.DataFrameModel):
     @pa.check("word")
     def in_the_vocabulary(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """The last guard: nothing outside the vocabulary reaches the warehouse."""
-        from transforms.vocabulary import vocabulary
+        from transforms.vocabulary import vocabulary_series
 
-        allowed = pl.Series(sorted(vocabulary()), dtype=pl.Utf8).implode()
-        return data.lazyframe.select(pl.col(data.key).is_in(allowed))
+        return data.lazyframe.select(pl.col(data.key).is_in(vocabulary_series().implode()))
 
     @classmethod
     def empty_schema(cls) -> dict[str, pl.DataType]:

@@ -5,11 +5,10 @@ name), so a name nobody listed is still dropped. Raw free text is never stored."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import polars as pl
 
-from transforms.vocabulary import normalise, vocabulary
+from transforms.vocabulary import normalise, vocabulary_series
 
 EMAIL = r"\S+@\S+"
 URL = r"(?:https?://|www\.)\S+"
@@ -107,7 +106,7 @@ def words(frame: pl.DataFrame, text: str, keep: list[str]) -> Scrubbed:
         {"token": tokens, "word": [normalise(token) for token in tokens]},
         schema={"token": pl.Utf8, "word": pl.Utf8},
     ).with_columns(
-        kept=pl.col("word").is_in(_vocabulary_series().implode()),
+        kept=pl.col("word").is_in(vocabulary_series().implode()),
         stopword=pl.col("word").is_in(pl.Series(sorted(STOPWORDS)).implode()),
     )
     judged = found.join(forms, on="token", how="left")
@@ -115,8 +114,3 @@ def words(frame: pl.DataFrame, text: str, keep: list[str]) -> Scrubbed:
         words=judged.filter(pl.col("kept") & ~pl.col("stopword")).select(*keep, "word"),
         n_held_back=judged.filter(~pl.col("kept") & ~pl.col("stopword")).height,
     )
-
-
-@lru_cache(maxsize=1)
-def _vocabulary_series() -> pl.Series:
-    return pl.Series("word", sorted(vocabulary()), dtype=pl.Utf8)

@@ -37,6 +37,7 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
+import polars as pl
 from anyascii import anyascii
 
 VOCABULARY_FILE = Path(__file__).parent / "vocabulary_en.txt"
@@ -65,6 +66,12 @@ def normalise(word: str) -> str:
 def vocabulary() -> frozenset[str]:
     """Every word free text may keep."""
     return frozenset(VOCABULARY_FILE.read_text(encoding="utf-8").split())
+
+
+@lru_cache(maxsize=1)
+def vocabulary_series() -> pl.Series:
+    """The vocabulary as one sorted column, for polars' `is_in` (built once per process)."""
+    return pl.Series("word", sorted(vocabulary()), dtype=pl.Utf8)
 
 
 def build() -> list[str]:

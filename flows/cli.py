@@ -111,6 +111,35 @@ def template(
 
 
 @app.command()
+def report(
+    config: ConfigOption = Path("reflect-eval.toml"),
+    published: Annotated[
+        Path | None,
+        typer.Option(
+            "--published",
+            "-p",
+            help="A published file to report on (default: the config's); no config needed.",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Write the HTML report and the GSS workbook again, beside the published file, from that
+    file alone: no restricted data is needed."""
+    from transforms.report.files import write_report
+
+    try:
+        if published is None:
+            from schemas.config import load_config
+
+            published = load_config(config).published_path
+        written = write_report(published)
+    except ReflectEvalError as error:
+        raise fail(error) from None
+    typer.echo(f"report: {written.html}")
+    typer.echo(f"        {written.workbook} (GSS workbook)")
+
+
+@app.command()
 def serve(
     config: ConfigOption = Path("reflect-eval.toml"),
     cron: Annotated[

@@ -7,6 +7,7 @@ import typer
 from flows.ingest import RunSummary
 from transforms.drop import printable
 from transforms.present import comparative_table, render
+from transforms.report.files import report_paths
 
 _KEY = (
     "% positive (positive/answered) by region, then national. A figure withheld to protect a\n"
@@ -59,3 +60,10 @@ def print_summary(summary: RunSummary) -> None:
         typer.echo("")
         typer.echo(_KEY)
         typer.echo(render(comparative_table(summary.published_path)))
+    if release is not None and release.report_problem:
+        typer.echo(f"warning: {release.report_problem}", err=True)
+    report = report_paths(summary.published_path)
+    if report.html.exists():
+        typer.echo("")
+        typer.echo(f"report: {report.html}")
+        typer.echo(f"        {report.workbook} (GSS workbook)")

@@ -74,9 +74,23 @@ class _Outcome(pa.DataFrameModel):
         ge=0,
         description="Withheld n_respondents: most any reader can derive (NULL: open)",
     )
+    ci_low: pl.Float64 = pa.Field(
+        nullable=True, ge=0, le=100, description="Wilson 95% interval of pct_positive, low end"
+    )
+    ci_high: pl.Float64 = pa.Field(
+        nullable=True, ge=0, le=100, description="Wilson 95% interval of pct_positive, high end"
+    )
 
     class Config:
         strict = True
+
+    @pa.dataframe_check
+    def intervals_only_beside_shown_rates(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """An interval beside a withheld rate would be worked out from the hidden count."""
+        return data.lazyframe.select(
+            pl.col("pct_positive").is_not_null()
+            | pl.all_horizontal(pl.col("ci_low", "ci_high").is_null())
+        )
 
     @pa.dataframe_check
     def suppressed_rows_hide_their_counts(cls, data: pa.PolarsData) -> pl.LazyFrame:
@@ -138,11 +152,90 @@ class OutcomesByTrainingDay(_Outcome):
     training_day: pl.Date = pa.Field(description="The day the group met (no time of day)")
 
 
+class OutcomesNationalByTrainingDay(_Outcome):
+    """Published: per training-day date and item, every region that met that day together."""
+
+    training_day: pl.Date = pa.Field(description="The day the groups met (no time of day)")
+
+
 class ThemeWords(pa.DataFrameModel):
     """Published: free-text words used by at least min_cell distinct respondents."""
 
     word: pl.Utf8 = pa.Field(str_matches=r"^\S+$", description="One scrubbed, lower-case word")
     n_respondents: pl.Int64 = pa.Field(ge=1, description="Distinct respondents who used it")
+
+    class Config:
+        strict = True
+
+
+class Participation(pa.DataFrameModel):
+    """Published: respondents per region and training day (anyone who answered an item)."""
+
+    region: pl.Utf8 = pa.Field(description="Region id (its drop folder's name)")
+    training_day: pl.Date = pa.Field(description="The day the group met (no time of day)")
+    n_respondents: pl.Int64 = pa.Field(nullable=True, ge=0, description="Took part")
+    suppressed: pl.Boolean = pa.Field(description="Withheld to protect a small group")
+    n_respondents_min: pl.Int64 = pa.Field(nullable=True, ge=0, description="Least derivable")
+    n_respondents_max: pl.Int64 = pa.Field(nullable=True, ge=0, description="Most derivable")
+
+    class Config:
+        strict = True
+
+    @pa.dataframe_check
+    def withheld_rows_hide_their_count(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("suppressed") == pl.col("n_respondents").is_null())
+
+
+class RegionComparison(pa.DataFrameModel):
+    """Published: each region against the rest of the country, from published figures only."""
+
+    region: pl.Utf8
+    item: pl.Utf8
+    n_respondents: pl.Int64 = pa.Field(nullable=True, ge=0)
+    n_positive: pl.Int64 = pa.Field(nullable=True, ge=0)
+    pct_positive: pl.Float64 = pa.Field(nullable=True, ge=0, le=100)
+    rest_n_respondents: pl.Int64 = pa.Field(nullable=True, ge=1)
+    rest_n_positive: pl.Int64 = pa.Field(nullable=True, ge=0)
+    rest_pct_positive: pl.Float64 = pa.Field(nullable=True, ge=0, le=100)
+    difference: pl.Float64 = pa.Field(nullable=True, ge=-100, le=100)
+    difference_ci_low: pl.Float64 = pa.Field(nullable=True, ge=-100, le=100)
+    difference_ci_high: pl.Float64 = pa.Field(nullable=True, ge=-100, le=100)
+    national_pct_positive: pl.Float64 = pa.Field(nullable=True, ge=0, le=100)
+    funnel_95_low: pl.Float64 = pa.Field(nullable=True, ge=0, le=100)
+    funnel_95_high: pl.Float64 = pa.Field(nullable=True, ge=0, le=100)
+    funnel_998_low: pl.Float64 = pa.Field(nullable=True, ge=0, le=100)
+    funnel_998_high: pl.Float64 = pa.Field(nullable=True, ge=0, le=100)
+    funnel_95: pl.Utf8 = pa.Field(nullable=True, isin=["below", "within", "above"])
+    funnel_998: pl.Utf8 = pa.Field(nullable=True, isin=["below", "within", "above"])
+    withheld: pl.Boolean
+
+    class Config:
+        strict = True
+
+    @pa.dataframe_check
+    def withheld_rows_show_nothing(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            ~pl.col("withheld")
+            | pl.all_horizontal(pl.col("n_positive", "pct_positive", "difference").is_null())
+        )
+
+
+class ThemeWordsByRegion(pa.DataFrameModel):
+    """Published: per region, words used by at least min_cell distinct respondents there."""
+
+    region: pl.Utf8 = pa.Field(description="Region id (its drop folder's name)")
+    word: pl.Utf8 = pa.Field(str_matches=r"^\S+$", description="One vocabulary word")
+    n_respondents: pl.Int64 = pa.Field(ge=1, description="Distinct respondents who used it")
+
+    class Config:
+        strict = True
+
+
+class ThemeWordsHeldBack(pa.DataFrameModel):
+    """Published: how many distinct words were held back (a count of words, never the words)."""
+
+    region: pl.Utf8 = pa.Field(nullable=True, description="NULL: all regions")
+    n_words_held_back: pl.Int64 = pa.Field(ge=0)
 
     class Config:
         strict = True

@@ -4,6 +4,7 @@ folder written by the faker generator."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,14 @@ from fixtures.regional_drop import (
 from tests.e2e import duckdb_text, leaks, query, reflect_eval, sqlite_text
 
 pytestmark = pytest.mark.e2e
+
+
+def headline(report: Path, region: str) -> dict[str, str]:
+    """The report's headline table: item -> the figure shown for `region`."""
+    cells = re.findall(
+        r'data-item="([^"]+)" data-region="([^"]+)">([^<]*)<', report.read_text(encoding="utf-8")
+    )
+    return {item: text for item, where, text in cells if where == region}
 
 
 def outcomes(published: Path, table: str) -> pl.DataFrame:
@@ -58,10 +67,22 @@ def test_the_seed_study_table(tmp_path: Path, prefect_home: Path, min_cell: int)
         assert pcts == [100.0, 100.0, 92.9, 100.0, 92.9, 78.6, 71.4]
         assert "92.9% (13/14)" in run.stdout
         assert "privacy lowered: min_cell = 1" in run.output
+        report = published.with_name("published-report.html")
+        assert f"report: {report}" in run.stdout
+        assert headline(report, "all regions") == headline(report, "east-of-england")
+        assert list(headline(report, "all regions").values()) == [
+            "100%",
+            "100%",
+            "93%",
+            "100%",
+            "93%",
+            "79%",
+            "71%",
+        ], "the pilot's figures, as the report shows them"
     else:
         assert "privacy lowered" not in run.output
         assert by_region["suppressed"].sum() == 2
-        assert "(6 of 21 cells suppressed, 29%: 6 by the primary rule, 0 as cover)" in run.stdout
+        assert "(8 of 28 cells suppressed, 29%: 8 by the primary rule, 0 as cover)" in run.stdout
         shows_ranges_for_withheld_figures(published, by_region, run.stdout)
         refused_under_a_stricter_policy(drop.config_path, published, prefect_home)
 
@@ -71,7 +92,7 @@ def shows_ranges_for_withheld_figures(published: Path, by_region: pl.DataFrame, 
     comments = query(
         published, "select comment from duckdb_columns() where column_name = 'n_positive_min'"
     )["comment"].to_list()
-    assert len(comments) == 3 and all("any reader can already derive" in c for c in comments)
+    assert len(comments) == 4 and all("any reader can already derive" in c for c in comments)
     assert "range any reader can already derive" in stdout
     lines = {line.split("|")[1].strip(): line for line in stdout.splitlines() if "|" in line}
     for row in by_region.filter(pl.col("suppressed")).iter_rows(named=True):

@@ -23,11 +23,11 @@ from fixtures.name_corpus import (
 )
 from schemas.stages import Words
 from tests.conftest import answered_row, template_csv
-from transforms.aggregate import theme_words
 from transforms.deidentify import deidentify
 from transforms.load import SubmissionRecord, create_restricted_tables, record_submission
 from transforms.read import read_template
 from transforms.scrub import words
+from transforms.themes import theme_words
 from transforms.validate import validate_rows
 from transforms.vocabulary import VOCABULARY_FILE, build, normalise, vocabulary
 
@@ -134,7 +134,7 @@ def test_four_respondents_naming_a_colleague_publish_only_the_ordinary_word(inst
     stored = con.sql("select distinct word from free_text_words order by word").fetchall()
     assert stored == [("group",), ("safe",)]
     assert con.sql("select n_words_held_back from submissions").fetchall() == [(8,)]
-    assert theme_words(con, min_cell=3).to_dicts() == [
+    assert theme_words(con, min_cell=3).national.to_dicts() == [
         {"word": "group", "n_respondents": 4},
         {"word": "safe", "n_respondents": 4},
     ]

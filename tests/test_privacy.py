@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from fixtures.regional_drop import SEED_STUDY_POSITIVE, SEED_STUDY_SIZE
 from tests.attacker import TestAttacker, breaches, groups_of
-from transforms.aggregate import theme_words
 from transforms.load import create_restricted_tables
 from transforms.privacy import OUTCOME_TABLES, AuditFailure, protect, resolve
 from transforms.privacy.engine import (
@@ -27,6 +26,7 @@ from transforms.privacy.engine import (
 )
 from transforms.privacy.policy import Policy, lowerings
 from transforms.privacy.tables import CELL_SCHEMA
+from transforms.themes import theme_words
 
 DAY1, DAY2 = dt.date(2026, 1, 7), dt.date(2026, 2, 4)
 GMC = resolve()
@@ -322,14 +322,14 @@ def test_a_word_used_by_one_person_is_never_published_however_often_they_use_it(
     uses += [(1, r, "three_words", "safe") for r in (1, 2, 3)]
     uses += [(2, 1, "three_words", "safe")]  # same response_no, another file: another person
     con = words_warehouse(uses)
-    published = theme_words(con, min_cell=3)
+    published = theme_words(con, min_cell=3).national
     assert published.to_dicts() == [{"word": "safe", "n_respondents": 4}]
 
 
 @pytest.mark.parametrize(("users", "shown"), [(2, False), (3, True), (4, True)])
 def test_theme_words_at_min_cell_boundaries(users: int, shown: bool):
     con = words_warehouse([(1, r, "three_words", "supportive") for r in range(1, users + 1)])
-    assert (theme_words(con, min_cell=3).height == 1) is shown
+    assert (theme_words(con, min_cell=3).national.height == 1) is shown
 
 
 def test_rounded_presets_show_counts_rounded_to_5_and_percentages_from_them():

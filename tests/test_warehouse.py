@@ -125,7 +125,13 @@ def test_the_published_file_holds_only_aggregate_tables(tmp_path: Path, instrume
         ]
     finally:
         con.close()
-    assert tables == {"outcomes_by_region", "outcomes_national", "items", "release"}
+    assert tables == {
+        "outcomes_by_region",
+        "outcomes_national",
+        "region_comparison",
+        "items",
+        "release",
+    }
     assert not columns & {"response_no", "answer", "word", "training_day", "file_name", "sha256"}
 
 

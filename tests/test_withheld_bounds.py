@@ -18,6 +18,7 @@ from schemas.stages import OutcomesNational
 from transforms.errors import PublishError
 from transforms.present import SUPPRESSED, comparative_table, figure_text
 from transforms.publish import Release, publishable_tables, put_in_place, write_release
+from transforms.statistics import wilson_interval
 from transforms.suppress import check_published
 
 SCHEMA = {
@@ -30,10 +31,23 @@ SCHEMA = {
     "n_positive_max": pl.Int64,
     "n_respondents_min": pl.Int64,
     "n_respondents_max": pl.Int64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
 }
-SHOWN = ("effective_use", 14, 10, 100 * 10 / 14, False, None, None, None, None)
-COUNT_WITHHELD = ("keen_to_continue", 14, None, None, True, 8, 14, None, None)
-ALL_WITHHELD = ("peer_support", None, None, None, True, 0, 11, 1, 11)
+SHOWN = (
+    "effective_use",
+    14,
+    10,
+    100 * 10 / 14,
+    False,
+    None,
+    None,
+    None,
+    None,
+    *(100 * end for end in wilson_interval(10, 14)),
+)
+COUNT_WITHHELD = ("keen_to_continue", 14, None, None, True, 8, 14, None, None, None, None)
+ALL_WITHHELD = ("peer_support", None, None, None, True, 0, 11, 1, 11, None, None)
 
 
 def national(*rows: tuple[Any, ...]) -> pl.DataFrame:
@@ -107,7 +121,7 @@ def test_bounds_are_appended_to_the_published_columns_each_with_its_meaning(
     finally:
         con.close()
     names = [name for name, _ in columns]
-    assert names == list(SCHEMA), "existing columns keep their place; bounds come after"
+    assert names == list(SCHEMA), "existing columns keep their place; bounds, then intervals"
     comments = dict(columns)
     for bound in ("n_positive_min", "n_positive_max", "n_respondents_min", "n_respondents_max"):
         assert "any reader can already derive" in comments[bound]

@@ -22,8 +22,3 @@ def outcome_cells(
         "release_no": release_no,
     }
     return con.sql(sql("outcome_cells"), params=parameters).pl()
-
-
-def theme_words(con: duckdb.DuckDBPyConnection, *, min_cell: int) -> pl.DataFrame:
-    """Words used by at least `min_cell` distinct respondents, with how many used them."""
-    return con.sql(sql("theme_words"), params={"min_cell": min_cell}).pl()

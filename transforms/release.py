@@ -11,10 +11,20 @@ import polars as pl
 
 from schemas.config import Config
 from schemas.instrument import Instrument
-from transforms.aggregate import outcome_cells, theme_words
-from transforms.privacy import OUTCOME_TABLES, ProtectedRelease, protect
-from transforms.privacy.engine import AUDIT_SCHEMA, HISTORY_SCHEMA, rounded
+from transforms.aggregate import outcome_cells
+from transforms.errors import PublishError
+from transforms.participation import participation_cells, protect_participation
+from transforms.privacy import ProtectedRelease, protect
+from transforms.privacy.engine import AUDIT_SCHEMA, HISTORY_SCHEMA
+from transforms.privacy.tables import (
+    NATIONAL_BY_TRAINING_DAY,
+    PARTICIPANTS,
+    PARTICIPATION,
+    PUBLISHED_TABLES,
+)
 from transforms.publish import Release, new_release, publishable_tables, put_in_place, write_release
+from transforms.report.files import ReportFiles, write_report
+from transforms.themes import theme_words
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,9 @@ class ReleaseSummary:
     """Withheld by the primary rule: the small groups themselves."""
     complementary: int
     """Withheld only as cover, so the primary ones cannot be worked out from the rest."""
+    report: ReportFiles | None = None
+    report_problem: str | None = None
+    """Why the report could not be written (the release itself is published)."""
 
     @property
     def share_suppressed(self) -> float:
@@ -62,23 +75,24 @@ def publish_release(
     cells = outcome_cells(con, instrument, release_no=release_no)
     history = con.sql("select * from release_figures").pl().cast(HISTORY_SCHEMA)
     previous_audit = stored_audit(con, previous)
+    participants = pl.col("item") == PARTICIPANTS
     protected = protect(
         cells,
-        OUTCOME_TABLES,
+        PUBLISHED_TABLES,
         policy,
         release_no=release_no,
         history=history,
-        previous_audit=previous_audit,
+        previous_audit=previous_audit.filter(~participants),
     )
-    words = (
-        theme_words(con, min_cell=policy.min_cell)
-        .with_columns(
-            pl.col("n_respondents").map_elements(
-                lambda n: rounded(n, policy.rounding), return_dtype=pl.Int64
-            )
-        )
-        .filter(pl.col("n_respondents") >= policy.min_cell)
+    participation = protect_participation(
+        participation_cells(con, instrument, release_no=release_no),
+        policy,
+        release_no=release_no,
+        history=history,
+        previous_audit=previous_audit.filter(participants),
+        outcomes=protected,
     )
+    themes = theme_words(con, min_cell=policy.min_cell, rounding=policy.rounding)
     tables = publishable_tables(
         protected.tables["outcomes_by_region"],
         protected.tables["outcomes_national"],
@@ -86,7 +100,11 @@ def publish_release(
         min_cell=policy.min_cell,
         rounding=policy.rounding,
         by_training_day=protected.tables["outcomes_by_training_day"],
-        theme_words=words,
+        national_by_training_day=protected.tables[NATIONAL_BY_TRAINING_DAY.name],
+        theme_words=themes.national,
+        theme_words_by_region=themes.by_region,
+        theme_words_held_back=themes.held_back,
+        participation=participation.tables[PARTICIPATION.name],
     )
     [(n_submissions,)] = con.execute(
         "select count(*) from submissions where status = 'ingested'"
@@ -95,8 +113,20 @@ def publish_release(
         previous, instrument, min_cell=policy.min_cell, n_submissions=n_submissions
     )
     written = write_release(tables, release, config.published_path, policy=policy.describe())
-    _record(con, release, written.sha256, policy.describe(), _max_ingested(con), protected)
+    _record(
+        con,
+        release,
+        written.sha256,
+        policy.describe(),
+        _max_ingested(con),
+        (protected, participation),
+    )
     put_in_place(written, config.published_path)
+    report, problem = None, None
+    try:
+        report = write_report(config.published_path)
+    except PublishError as error:
+        problem = str(error)
     return ReleaseSummary(
         release.release_no,
         config.published_path,
@@ -104,6 +134,8 @@ def publish_release(
         protected.n_suppressed,
         primary=protected.n_primary,
         complementary=protected.n_complementary,
+        report=report,
+        report_problem=problem,
     )
 
 
@@ -113,10 +145,10 @@ def _record(
     sha256: str,
     policy: str,
     max_submission_id: int,
-    protected: ProtectedRelease,
+    protected: tuple[ProtectedRelease, ...],
 ) -> None:
-    con.register("release_figures_frame", protected.figures)
-    con.register("release_audit_frame", protected.audit)
+    con.register("release_figures_frame", pl.concat([p.figures for p in protected]))
+    con.register("release_audit_frame", pl.concat([p.audit for p in protected]))
     try:
         con.execute("begin transaction")
         try:

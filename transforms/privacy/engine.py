@@ -34,7 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -173,11 +173,14 @@ def protect(
     release_no: int,
     history: pl.DataFrame | None = None,
     previous_audit: pl.DataFrame | None = None,
+    withhold: Collection[tuple[str, object, object]] = (),
 ) -> ProtectedRelease:
     """Suppress, audit and shape every table of one release. `cells` has item, region,
     training_day, arrival, n_respondents, n_positive; `history` is earlier releases' figures;
     `previous_audit`, the last release's audit, lets intervals that nothing new can reach be
-    taken over instead of solved again (without it every interval is solved)."""
+    taken over instead of solved again (without it every interval is solved). `withhold` names
+    rows (table, region, training_day) to withhold whole as if the primary rule did, for what
+    another table's figures would reveal of them (see `transforms.participation`)."""
     cells = cells.sort("item", *CELL_KEYS, nulls_last=True)
     history = history if history is not None else pl.DataFrame(schema=HISTORY_SCHEMA)
     earlier = earlier_figures(cells, tables, history.cast(HISTORY_SCHEMA))
@@ -185,7 +188,13 @@ def protect(
 
     def protect_item(item: str) -> tuple[_Item, list[tuple[object, ...]], list[_Bounds]]:
         model = _model(
-            item, cells.filter(pl.col("item") == item), tables, earlier, policy, release_no
+            item,
+            cells.filter(pl.col("item") == item),
+            tables,
+            earlier,
+            policy,
+            release_no,
+            frozenset(withhold),
         )
         _carry(model, carried.get(item, []))
         _suppress(model, policy, release_no)
@@ -243,6 +252,7 @@ def _model(
     earlier: dict[tuple[object, ...], tuple[dict[int, list[float]], tuple[int, int] | None]],
     policy: Policy,
     release_no: int,
+    withhold: frozenset[tuple[str, object, object]] = frozenset(),
 ) -> _Item:
     records = cells.to_dicts()
     arrivals = cells["arrival"].to_numpy().astype(np.int64)
@@ -267,6 +277,8 @@ def _model(
                 int(k[members].sum()),
             )
             row.primary = primary_level(row.n, row.k, policy)
+            if (table.name, *_padded(table, key)) in withhold:
+                row.primary = ALL_WITHHELD
             row.level = row.primary
             if previous is not None and previous[0] == len(members):
                 row.changed = False

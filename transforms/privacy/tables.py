@@ -45,5 +45,15 @@ class Table:
 BY_TRAINING_DAY = Table("outcomes_by_training_day", ("region", "training_day"), 0)
 BY_REGION = Table("outcomes_by_region", ("region",), 1)
 NATIONAL = Table("outcomes_national", (), 2)
+NATIONAL_BY_TRAINING_DAY = Table("outcomes_national_by_training_day", ("training_day",), 1)
+"""Every region's group on one date together: the national trend over training days."""
 OUTCOME_TABLES: tuple[Table, ...] = (BY_TRAINING_DAY, BY_REGION, NATIONAL)
-TABLES_BY_NAME = {table.name: table for table in OUTCOME_TABLES}
+"""The outcome tables of the first releases (the privacy benchmark's scenario)."""
+PUBLISHED_TABLES: tuple[Table, ...] = (*OUTCOME_TABLES, NATIONAL_BY_TRAINING_DAY)
+"""Every outcome table a release publishes."""
+PARTICIPATION = Table("participation", ("region", "training_day"), 0)
+"""Respondents per region and training day (anyone who answered an item): a figure of its own,
+protected as one more table over cells of their own (see `transforms.participation`)."""
+PARTICIPANTS = "(anyone)"
+"""The item name participation's cells carry: no instrument item can be named so."""
+TABLES_BY_NAME = {table.name: table for table in (*PUBLISHED_TABLES, PARTICIPATION)}

@@ -1,0 +1,120 @@
+"""Participation: respondents per region and training day (anyone who answered an item), a new
+figure declared to the privacy engine as one more table over cells of its own, audited with
+its own history like the outcome tables.
+
+It also says something about the outcome tables: no count of a region's training day can
+exceed the people who took part in it. So every protected outcome count of a region-day (a
+row, an arrival batch, an underlying cell), capped by each participation figure published for
+that day that includes its cells, must still pass the audit; where the cap would narrow one
+too far, that day's participation is withheld and the engine run again. A cap from a figure
+an earlier release already showed cannot be withdrawn: the release is then refused."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from schemas.instrument import Instrument
+from transforms.privacy import AuditFailure, Policy, ProtectedRelease, protect
+from transforms.privacy.audit import BOTH
+from transforms.privacy.engine import UNDERLYING
+from transforms.privacy.tables import BY_TRAINING_DAY, PARTICIPANTS, PARTICIPATION
+from transforms.sql import sql
+
+_WITHIN_A_DAY = (BY_TRAINING_DAY.name, f"{BY_TRAINING_DAY.name} batch", UNDERLYING)
+"""Audit records whose cells all lie within one region's training day."""
+
+
+def participation_cells(
+    con: duckdb.DuckDBPyConnection, instrument: Instrument, *, release_no: int
+) -> pl.DataFrame:
+    parameters = {
+        "items": list(instrument.likert_items),
+        "release_no": release_no,
+        "participants": PARTICIPANTS,
+    }
+    return con.sql(sql("participation_cells"), params=parameters).pl()
+
+
+def protect_participation(
+    cells: pl.DataFrame,
+    policy: Policy,
+    *,
+    release_no: int,
+    history: pl.DataFrame | None,
+    previous_audit: pl.DataFrame | None,
+    outcomes: ProtectedRelease,
+) -> ProtectedRelease:
+    """Protect participation, then withhold any day whose figure would cap an outcome count
+    too narrowly (at most once more: withholding only removes what a reader knows)."""
+    withhold: set[tuple[str, object, object]] = set()
+    while True:
+        protected = protect(
+            cells,
+            (PARTICIPATION,),
+            policy,
+            release_no=release_no,
+            history=history,
+            previous_audit=previous_audit,
+            withhold=withhold,
+        )
+        figures = _participation_figures(protected.figures, history)
+        exposed = capped_too_far(outcomes.audit, figures, policy, release_no=release_no)
+        current = {
+            (PARTICIPATION.name, region, day)
+            for region, day, source in exposed
+            if source == release_no
+        }
+        if not exposed:
+            return protected
+        if not current - withhold:
+            region, day, source = sorted(exposed, key=str)[0]
+            raise AuditFailure(
+                f"release {release_no} refused: participation for region={region}, "
+                f"training_day={day} as published in release {source} caps an outcome count "
+                f"too narrowly (protection {policy.protection}, min_cell {policy.min_cell}); "
+                "nothing was published"
+            )
+        withhold |= current
+
+
+def capped_too_far(
+    audit: pl.DataFrame, figures: pl.DataFrame, policy: Policy, *, release_no: int
+) -> set[tuple[object, object, int]]:
+    """(region, training_day, release of the participation figure) for every protected outcome
+    count of one region-day that fails once capped by a participation figure including it."""
+    records = audit.filter(
+        pl.col("required") & pl.col("table_name").is_in(_WITHIN_A_DAY)
+    ).with_columns(
+        pl.when(pl.col("table_name") == BY_TRAINING_DAY.name)
+        .then(pl.col("as_of_release").fill_null(release_no))
+        .otherwise(pl.col("arrival"))
+        .alias("cells_by")
+    )
+    if records.is_empty() or figures.is_empty():
+        return set()
+    low = pl.when(pl.col("measure") == BOTH).then(1).otherwise(policy.risky_low)
+    capped = pl.min_horizontal(pl.col("interval_hi").fill_null(2**62), pl.col("n_hi"))
+    inside = (pl.col("interval_lo") >= low) & (capped <= policy.min_cell - 1)
+    narrow = (capped - pl.col("interval_lo")) < policy.protection
+    failing = (
+        records.join(figures, on=["region", "training_day"])
+        .filter(pl.col("release_no") >= pl.col("cells_by"))
+        .filter(narrow | (inside if policy.min_cell > 1 else pl.lit(False)))
+    )
+    return {
+        (region, day, int(source))
+        for region, day, source in failing.select("region", "training_day", "release_no")
+        .unique()
+        .iter_rows()
+    }
+
+
+def _participation_figures(current: pl.DataFrame, history: pl.DataFrame | None) -> pl.DataFrame:
+    """Every participation figure shown, this release's and earlier ones': its upper end."""
+    frames = [current] + ([history] if history is not None else [])
+    return (
+        pl.concat([f.select(current.columns) for f in frames])
+        .filter((pl.col("table_name") == PARTICIPATION.name) & pl.col("n_hi").is_not_null())
+        .select("region", "training_day", pl.col("release_no").cast(pl.Int64), "n_hi")
+    )

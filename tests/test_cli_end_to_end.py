@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import duckdb
@@ -22,6 +23,12 @@ from fixtures.regional_drop import (
 from tests.e2e import duckdb_text, leaks, query, reflect_eval, sqlite_text
 
 pytestmark = pytest.mark.e2e
+
+
+def xlsx_text(path: Path) -> str:
+    """Every part of a workbook (it is a zip of XML) as text."""
+    with zipfile.ZipFile(path) as book:
+        return "\n".join(book.read(name).decode("utf-8", "replace") for name in book.namelist())
 
 
 def headline(report: Path, region: str) -> dict[str, str]:
@@ -191,6 +198,8 @@ def test_a_multi_region_drop_is_ingested_published_and_leaks_nothing(
         "restricted.duckdb bytes": restricted.read_bytes().decode("latin-1"),
         "rejection report": report,
         "Prefect's database": sqlite_text(prefect_home / "prefect.db"),
+        "HTML report": published.with_name("published-report.html").read_text(encoding="utf-8"),
+        "Excel report": xlsx_text(published.with_name("published-report.xlsx")),
     }
     assert "cells suppressed, " in run.stdout
     days = outcomes(published, "outcomes_by_training_day")

@@ -114,6 +114,9 @@ class _Row:
     primary: int = SHOWN
     changed: bool = True
     """Its cells differ from when it was last published: this release decides it."""
+    forced: bool = False
+    """Withheld whole for what another table would reveal (`protect(withhold=...)`): a cover
+    the prune never gives back."""
 
 
 @dataclass(frozen=True)
@@ -179,8 +182,8 @@ def protect(
     training_day, arrival, n_respondents, n_positive; `history` is earlier releases' figures;
     `previous_audit`, the last release's audit, lets intervals that nothing new can reach be
     taken over instead of solved again (without it every interval is solved). `withhold` names
-    rows (table, region, training_day) to withhold whole as if the primary rule did, for what
-    another table's figures would reveal of them (see `transforms.participation`)."""
+    rows (table, region, training_day) to withhold whole, as cover, for what their figures
+    would reveal of another table's counts (see `transforms.participation`)."""
     cells = cells.sort("item", *CELL_KEYS, nulls_last=True)
     history = history if history is not None else pl.DataFrame(schema=HISTORY_SCHEMA)
     earlier = earlier_figures(cells, tables, history.cast(HISTORY_SCHEMA))
@@ -277,12 +280,12 @@ def _model(
                 int(k[members].sum()),
             )
             row.primary = primary_level(row.n, row.k, policy)
-            if (table.name, *_padded(table, key)) in withhold:
-                row.primary = ALL_WITHHELD
             row.level = row.primary
             if previous is not None and previous[0] == len(members):
                 row.changed = False
                 row.level = max(row.primary, previous[1])
+            if (table.name, *_padded(table, key)) in withhold:
+                row.level, row.forced = ALL_WITHHELD, True
             family.current = _figure(policy.rounding, row)
             families.append(family)
             rows.append(row)
@@ -489,7 +492,7 @@ def _prune(model: _Item, policy: Policy) -> None:
     withholding, most valuable first (national, then larger groups), is undone when every
     protected count still passes without it."""
     extra = sorted(
-        (row for row in model.rows if row.changed and row.level > row.primary),
+        (row for row in model.rows if row.changed and row.level > row.primary and not row.forced),
         key=lambda r: (-r.table.rank, -r.n, _sort_key(r.key)),
     )
     for row in extra:

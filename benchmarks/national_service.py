@@ -12,7 +12,7 @@ import random
 
 import polars as pl
 
-from transforms.privacy.tables import CELL_SCHEMA
+from transforms.privacy.tables import CELL_SCHEMA, PARTICIPANTS
 
 ITEM_RATES: dict[str, float] = {
     "effective_use": 0.97,
@@ -96,3 +96,12 @@ def scenario(releases: int, n_regions: int = len(REGIONS), seed: int = 1) -> pl.
 def cells_of_release(all_cells: pl.DataFrame, release: int) -> pl.DataFrame:
     """What release `release` protects: the cells that had arrived by then."""
     return all_cells.filter(pl.col("arrival") <= release)
+
+
+def participants_of(cells: pl.DataFrame) -> pl.DataFrame:
+    """Participation's cells: everyone in a region-day's file answers every item here, so one
+    item's respondents per cell (`transforms.participation` counts anyone who answered one)."""
+    first = cells["item"][0]
+    return cells.filter(pl.col("item") == first).with_columns(
+        pl.lit(PARTICIPANTS).alias("item"), pl.lit(0, pl.Int64).alias("n_positive")
+    )

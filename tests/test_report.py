@@ -474,3 +474,30 @@ def test_a_day_whose_participation_would_expose_a_count_is_withheld_or_the_relea
             previous_audit=None,
             outcomes=ProtectedRelease({}, pl.DataFrame(), later, 0, 0),
         )
+
+
+def test_a_policy_asking_more_protection_than_participation_can_give_publishes_none():
+    from transforms.participation import protect_participation
+    from transforms.privacy import ProtectedRelease
+
+    cells = pl.DataFrame(
+        {
+            "item": ["(anyone)"],
+            "region": ["kss"],
+            "training_day": [dt.date(2026, 1, 7)],
+            "arrival": [1],
+            "n_respondents": [40],
+            "n_positive": [0],
+        }
+    )
+    nothing = ProtectedRelease({}, pl.DataFrame(), pl.DataFrame(schema=AUDIT_SCHEMA), 0, 0)
+    for protection, shown in ((4, True), (5, False)):
+        table = protect_participation(
+            cells,
+            resolve(protection=protection),
+            release_no=1,
+            history=None,
+            previous_audit=None,
+            outcomes=nothing,
+        ).tables["participation"]
+        assert (table["n_respondents"][0] == 40) is shown

@@ -7,7 +7,13 @@ exceed the people who took part in it. So every protected outcome count of a reg
 row, an arrival batch, an underlying cell), capped by each participation figure published for
 that day that includes its cells, must still pass the audit; where the cap would narrow one
 too far, that day's participation is withheld and the engine run again. A cap from a figure
-an earlier release already showed cannot be withdrawn: the release is then refused."""
+an earlier release already showed cannot be withdrawn: the release is then refused.
+
+Only counts within one region-day need checking. A count spanning two or more is capped by two
+or more shown figures, each at least min_cell (a withheld participation figure has no upper
+end anyone can derive: no total of them is published), so its interval still reaches
+2 * min_cell from a lower end of at most min_cell - 1: at least min_cell + 1 wide. A policy
+asking for more protection than that publishes no participation at all."""
 
 from __future__ import annotations
 
@@ -48,6 +54,11 @@ def protect_participation(
     """Protect participation, then withhold any day whose figure would cap an outcome count
     too narrowly (at most once more: withholding only removes what a reader knows)."""
     withhold: set[tuple[str, object, object]] = set()
+    if policy.protection > policy.min_cell + 1:
+        withhold = {
+            (PARTICIPATION.name, region, day)
+            for region, day in cells.select("region", "training_day").unique().iter_rows()
+        }
     while True:
         protected = protect(
             cells,

@@ -14,7 +14,7 @@ from schemas.instrument import Instrument
 from transforms.aggregate import outcome_cells
 from transforms.errors import PublishError
 from transforms.participation import participation_cells, protect_participation
-from transforms.privacy import ProtectedRelease, protect
+from transforms.privacy import Policy, ProtectedRelease, protect
 from transforms.privacy.engine import AUDIT_SCHEMA, HISTORY_SCHEMA
 from transforms.privacy.tables import (
     NATIONAL_BY_TRAINING_DAY,
@@ -46,6 +46,58 @@ class ReleaseSummary:
         return self.suppressed / self.cells if self.cells else 0.0
 
 
+@dataclass(frozen=True)
+class ProtectedEverything:
+    """Every figure a release publishes that the privacy engine decides."""
+
+    outcomes: ProtectedRelease
+    """The four outcome tables."""
+    participation: ProtectedRelease
+
+    @property
+    def figures(self) -> pl.DataFrame:
+        return pl.concat([self.outcomes.figures, self.participation.figures])
+
+    @property
+    def audit(self) -> pl.DataFrame:
+        return pl.concat([self.outcomes.audit, self.participation.audit])
+
+
+def protect_release(
+    cells: pl.DataFrame,
+    participants: pl.DataFrame,
+    policy: Policy,
+    *,
+    release_no: int,
+    history: pl.DataFrame | None,
+    previous_audit: pl.DataFrame | None,
+) -> ProtectedEverything:
+    """The outcome tables, then participation checked against them (each with its own part of
+    the last release's audit to take over)."""
+    is_participation = pl.col("item") == PARTICIPANTS
+
+    def earlier(own: pl.Expr) -> pl.DataFrame | None:
+        return None if previous_audit is None else previous_audit.filter(own)
+
+    outcomes = protect(
+        cells,
+        PUBLISHED_TABLES,
+        policy,
+        release_no=release_no,
+        history=history,
+        previous_audit=earlier(~is_participation),
+    )
+    participation = protect_participation(
+        participants,
+        policy,
+        release_no=release_no,
+        history=history,
+        previous_audit=earlier(is_participation),
+        outcomes=outcomes,
+    )
+    return ProtectedEverything(outcomes, participation)
+
+
 def needs_release(con: duckdb.DuckDBPyConnection, config: Config, n_ingested: int) -> bool:
     """Publish when something new came in, the file is missing, the policy changed, or responses
     are waiting that no release has included (a release that was refused is tried again)."""
@@ -75,32 +127,24 @@ def publish_release(
     cells = outcome_cells(con, instrument, release_no=release_no)
     history = con.sql("select * from release_figures").pl().cast(HISTORY_SCHEMA)
     previous_audit = stored_audit(con, previous)
-    participants = pl.col("item") == PARTICIPANTS
-    protected = protect(
+    protected = protect_release(
         cells,
-        PUBLISHED_TABLES,
-        policy,
-        release_no=release_no,
-        history=history,
-        previous_audit=previous_audit.filter(~participants),
-    )
-    participation = protect_participation(
         participation_cells(con, instrument, release_no=release_no),
         policy,
         release_no=release_no,
         history=history,
-        previous_audit=previous_audit.filter(participants),
-        outcomes=protected,
+        previous_audit=previous_audit,
     )
+    outcomes, participation = protected.outcomes, protected.participation
     themes = theme_words(con, min_cell=policy.min_cell, rounding=policy.rounding)
     tables = publishable_tables(
-        protected.tables["outcomes_by_region"],
-        protected.tables["outcomes_national"],
+        outcomes.tables["outcomes_by_region"],
+        outcomes.tables["outcomes_national"],
         instrument,
         min_cell=policy.min_cell,
         rounding=policy.rounding,
-        by_training_day=protected.tables["outcomes_by_training_day"],
-        national_by_training_day=protected.tables[NATIONAL_BY_TRAINING_DAY.name],
+        by_training_day=outcomes.tables["outcomes_by_training_day"],
+        national_by_training_day=outcomes.tables[NATIONAL_BY_TRAINING_DAY.name],
         theme_words=themes.national,
         theme_words_by_region=themes.by_region,
         theme_words_held_back=themes.held_back,
@@ -119,7 +163,7 @@ def publish_release(
         written.sha256,
         policy.describe(),
         _max_ingested(con),
-        (protected, participation),
+        protected,
     )
     put_in_place(written, config.published_path)
     report, problem = None, None
@@ -130,10 +174,10 @@ def publish_release(
     return ReleaseSummary(
         release.release_no,
         config.published_path,
-        protected.n_rows,
-        protected.n_suppressed,
-        primary=protected.n_primary,
-        complementary=protected.n_complementary,
+        outcomes.n_rows,
+        outcomes.n_suppressed,
+        primary=outcomes.n_primary,
+        complementary=outcomes.n_complementary,
         report=report,
         report_problem=problem,
     )
@@ -145,10 +189,10 @@ def _record(
     sha256: str,
     policy: str,
     max_submission_id: int,
-    protected: tuple[ProtectedRelease, ...],
+    protected: ProtectedEverything,
 ) -> None:
-    con.register("release_figures_frame", pl.concat([p.figures for p in protected]))
-    con.register("release_audit_frame", pl.concat([p.audit for p in protected]))
+    con.register("release_figures_frame", protected.figures)
+    con.register("release_audit_frame", protected.audit)
     try:
         con.execute("begin transaction")
         try:

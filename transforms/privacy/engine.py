@@ -102,7 +102,7 @@ class AuditFailure(PublishError):
     """An attacker could narrow a protected count too far: the release is not published."""
 
 
-@dataclass
+@dataclass(eq=False)
 class _Row:
     table: Table
     key: tuple[object, ...]
@@ -117,6 +117,15 @@ class _Row:
     forced: bool = False
     """Withheld whole for what another table would reveal (`protect(withhold=...)`): a cover
     the prune never gives back."""
+    twins: list[_Row] = field(default_factory=list)
+    """Rows of later tables over exactly these cells: decided with this one (`_tie`)."""
+    lead: _Row | None = None
+    """For a twin, the row it is decided with."""
+
+    @property
+    def rank(self) -> int:
+        """What withholding it costs: its most valuable table's rank (twins go together)."""
+        return max(row.table.rank for row in (self, *self.twins))
 
 
 @dataclass(frozen=True)
@@ -263,6 +272,7 @@ def _model(
     k = cells["n_positive"].to_numpy().astype(np.int64)
     rows: list[_Row] = []
     families: list[Family] = []
+    leads: dict[tuple[int, ...], _Row] = {}
     for table in tables:
         groups: dict[tuple[object, ...], list[int]] = {}
         for index, cell in enumerate(records):
@@ -270,11 +280,11 @@ def _model(
         for key in sorted(groups, key=_sort_key):
             members = sorted(groups[key], key=lambda i: (arrivals[i], i))
             figures, previous = earlier.get((table.name, item, *_padded(table, key)), ({}, None))
-            family = Family(np.array(members), arrivals[members], dict(figures))
+            lead = leads.get(tuple(sorted(members)))
             row = _Row(
                 table,
                 key,
-                len(families),
+                len(families) if lead is None else lead.family,
                 tuple(sorted(members)),
                 int(n[members].sum()),
                 int(k[members].sum()),
@@ -286,11 +296,48 @@ def _model(
                 row.level = max(row.primary, previous[1])
             if (table.name, *_padded(table, key)) in withhold:
                 row.level, row.forced = ALL_WITHHELD, True
-            family.current = _figure(policy.rounding, row)
-            families.append(family)
+            if lead is None:
+                families.append(Family(np.array(members), arrivals[members], dict(figures)))
+                leads[row.cells] = row
+            else:
+                _tie(lead, row, families[lead.family], figures)
             rows.append(row)
+    for lead in leads.values():
+        families[lead.family].current = _figure(policy.rounding, lead)
     attacker = ItemModel(arrivals, n, k, families, release_no)
     return _Item(item, records, rows, attacker, policy.rounding)
+
+
+def _tie(lead: _Row, twin: _Row, family: Family, figures: dict[int, list[float]]) -> None:
+    """A row of another table over exactly the same cells (a date only one region met on, in
+    the national trend) is the same figure twice: one family, one decision. Its earlier
+    figures join the family's, and the pair takes the stricter of their levels."""
+    for m, figure in figures.items():
+        known = family.figures.get(m)
+        family.figures[m] = (
+            list(figure)
+            if known is None
+            else [
+                max(known[0], figure[0]),
+                min(known[1], figure[1]),
+                max(known[2], figure[2]),
+                min(known[3], figure[3]),
+            ]
+        )
+    twin.lead = lead
+    lead.twins.append(twin)
+    level = max(lead.level, twin.level)
+    changed = lead.changed and twin.changed
+    forced = lead.forced or twin.forced
+    for row in (lead, *lead.twins):
+        row.level, row.changed, row.forced = level, changed, forced
+
+
+def _set_level(model: _Item, row: _Row, level: int) -> None:
+    """Withhold or show a row, and every row tied to it, as one figure."""
+    for tied in (row, *row.twins):
+        tied.level = level
+    _publish(model, row)
 
 
 def _carried(audit: pl.DataFrame | None) -> dict[str, list[dict[str, object]]]:
@@ -460,19 +507,20 @@ def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
                     row
                     for row in model.rows
                     if row.changed
+                    and row.lead is None
                     and row.level < ALL_WITHHELD
                     and (binding is None or row.family in binding)
                 ),
-                key=lambda r: (r.level, r.table.rank, r.n, _sort_key(r.key)),
+                key=lambda r: (r.level, r.rank, len(r.twins), r.n, _sort_key(r.key)),
             )
             if not candidates:
                 raise AuditFailure(_failure(model, quantity, release_no, policy))
             chosen = _widening(model, quantity, interval, candidates)
             model.covers[id(chosen)] = quantity
             before = chosen.level
-            chosen.level += 1
-            _publish(model, chosen)
-            _add_row_quantities(model, chosen, before, chosen.level, seen, required=False)
+            _set_level(model, chosen, before + 1)
+            for row in (chosen, *chosen.twins):
+                _add_row_quantities(model, row, before, row.level, seen, required=False)
 
 
 def _widening(
@@ -492,18 +540,20 @@ def _prune(model: _Item, policy: Policy) -> None:
     withholding, most valuable first (national, then larger groups), is undone when every
     protected count still passes without it."""
     extra = sorted(
-        (row for row in model.rows if row.changed and row.level > row.primary and not row.forced),
-        key=lambda r: (-r.table.rank, -r.n, _sort_key(r.key)),
+        (
+            row
+            for row in model.rows
+            if row.changed and row.level > row.primary and not row.forced and row.lead is None
+        ),
+        key=lambda r: (-r.rank, -len(r.twins), -r.n, _sort_key(r.key)),
     )
     for row in extra:
         while row.level > row.primary:
-            row.level -= 1
-            _publish(model, row)
+            _set_level(model, row, row.level - 1)
             first = [model.covers[id(row)]] if id(row) in model.covers else []
             if all(_still_passes(model, q, policy) for q in first + model.quantities):
                 continue
-            row.level += 1
-            _publish(model, row)
+            _set_level(model, row, row.level + 1)
             break
     seen = {(q.audit.cells, q.audit.measure) for q in model.quantities}
     model.reported = []

@@ -52,21 +52,39 @@ def fail(error: ReflectEvalError) -> typer.Exit:
 def run(
     config: ConfigOption = Path("reflect-eval.toml"),
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's log.")] = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            help="If another run holds the warehouse, wait up to this many seconds for it "
+            "(default: stop at once, exit 3).",
+            min=0,
+        ),
+    ] = 0.0,
 ) -> None:
-    """Process every new file in the drop folder once, publish, print the comparative table."""
+    """Process every new file in the drop folder once, publish, print the comparative table.
+
+    One run at a time: the run lock is taken before anything else starts."""
     from schemas.config import load_config
+    from transforms.run_lock import run_lock
 
     try:
-        load_config(config)
-        prefect_environment(config.resolve().parent, verbose=verbose)
-        from flows.ingest import ingest_drop
-        from flows.summary import print_summary
+        loaded = load_config(config)
+        with run_lock(loaded.paths.warehouse, wait=wait, command="reflect-eval run") as taken:
+            if taken.took_over is not None:
+                typer.echo(
+                    f"note: took over the run lock of {taken.took_over.describe()}, which "
+                    "ended without releasing it",
+                    err=True,
+                )
+            prefect_environment(config.resolve().parent, verbose=verbose)
+            from flows.ingest import ingest_drop
+            from flows.summary import print_summary
 
-        state = ingest_drop(str(config.resolve()), return_state=True)
-        result = state.result(raise_on_failure=False)
-        if isinstance(result, BaseException):
-            raise result
-        print_summary(result)
+            state = ingest_drop(str(config.resolve()), return_state=True)
+            result = state.result(raise_on_failure=False)
+            if isinstance(result, BaseException):
+                raise result
+            print_summary(result)
     except ReflectEvalError as error:
         raise fail(error) from None
 

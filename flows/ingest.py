@@ -22,6 +22,7 @@ from transforms.load import create_restricted_tables, open_warehouse
 from transforms.privacy import lowerings
 from transforms.release import ReleaseSummary, needs_release, publish_release
 from transforms.response_keys import load_or_create_secret, secret_path
+from transforms.run_lock import run_lock
 
 BATCH_SIZE = 50
 
@@ -90,7 +91,9 @@ def ingest_drop(config_path: str) -> RunSummary | State:
 
     An error the operator can act on fails the run with its message and no traceback."""
     try:
-        return _ingest(load_config(config_path))
+        config = load_config(config_path)
+        with run_lock(config.paths.warehouse, command="flow run"):
+            return _ingest(config)
     except ReflectEvalError as error:
         get_run_logger().error("%s", error)
         return Failed(message=str(error), data=error)

@@ -129,6 +129,27 @@ def template(
 
 
 @app.command()
+def status(
+    config: ConfigOption = Path("reflect-eval.toml"),
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for scripts.")] = False,
+) -> None:
+    """Where things stand: per region and training day what arrived, was ingested or rejected,
+    and whether the last release includes it; the last release; files waiting. Counts and names
+    only, never a cell value; safe while a run is going."""
+    import json
+
+    from schemas.config import load_config
+    from transforms.status import render
+    from transforms.status import status as current
+
+    try:
+        state = current(load_config(config))
+    except ReflectEvalError as error:
+        raise fail(error) from None
+    typer.echo(json.dumps(state.as_dict(), indent=2) if as_json else render(state), nl=as_json)
+
+
+@app.command()
 def report(
     config: ConfigOption = Path("reflect-eval.toml"),
     published: Annotated[

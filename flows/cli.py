@@ -150,6 +150,31 @@ def status(
 
 
 @app.command()
+def purge(
+    config: ConfigOption = Path("reflect-eval.toml"),
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be deleted; delete nothing.")
+    ] = False,
+) -> None:
+    """Delete filed raw exports (processed/ and rejected/, with their reports) older than
+    [retention] raw_days, listing their names. The warehouses are not touched."""
+    from schemas.config import load_config
+    from transforms.retention import purge as purge_files
+
+    try:
+        done = purge_files(load_config(config), dry_run=dry_run)
+    except ReflectEvalError as error:
+        raise fail(error) from None
+    verb = "would delete" if dry_run else "deleted"
+    typer.echo(f"{verb} {len(done.deleted)} raw file(s) filed over {done.raw_days} day(s) ago:")
+    for name in done.deleted:
+        typer.echo(f"  {name}")
+    typer.echo(f"kept {done.kept} newer file(s)")
+    for name in done.skipped:
+        typer.echo(f"skipped {name}", err=True)
+
+
+@app.command()
 def report(
     config: ConfigOption = Path("reflect-eval.toml"),
     published: Annotated[

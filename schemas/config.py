@@ -100,12 +100,22 @@ class Region(BaseModel):
         return header if kind == "column" else None
 
 
+class Retention(BaseModel):
+    """How long raw exports (which hold names and emails) are kept once filed. Nothing is
+    deleted unless `reflect-eval purge` is run; without `raw_days` it refuses."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    raw_days: int | None = Field(default=None, ge=1)
+
+
 class Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     instrument: str = DEFAULT_INSTRUMENT
     paths: Paths = Paths()
     privacy: Privacy = Privacy()
+    retention: Retention = Retention()
     regions: dict[str, Region] = Field(min_length=1)
 
     @field_validator("regions")

@@ -113,12 +113,14 @@ def destination(dropped: DroppedFile, outcome: Literal["processed", "rejected"])
 
 def file_away(dropped: DroppedFile, target: Path) -> None:
     """Move the raw export into its region's private processed/ or rejected/ folder, owner-only
-    (it holds names and emails), never over an existing name."""
+    (it holds names and emails), never over an existing name. Its modification time becomes
+    the time it was filed: retention counts from then, not from the region's copy."""
     private_folder(target.parent)
     if os.path.lexists(target):
         raise FileExistsError(errno.EEXIST, "a file of that name is already filed")
     os.replace(dropped.path, target)
     os.chmod(target, 0o600)
+    os.utime(target)
 
 
 def report_path(rejected_file: Path) -> Path:

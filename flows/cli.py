@@ -3,13 +3,15 @@ with an exit code per kind; a traceback is only ever a bug."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from transforms.errors import ConfigError, ReflectEvalError
+from transforms.errors import ReflectEvalError
 
 app = typer.Typer(
     name="reflect-eval",
@@ -41,6 +43,43 @@ def prefect_environment(home: Path, *, verbose: bool) -> None:
     }
     for name, value in defaults.items():
         os.environ.setdefault(name, value)
+
+
+def stop_orphaned_servers(home: Path) -> int:
+    """Temporary Prefect servers a killed run left behind: they serve this project's Prefect
+    home and their parent is no longer a process of it (the run that started them is gone, so
+    they were handed to init or a subreaper). Called with the run lock held, so no run of ours
+    uses them; a server started by hand (its parent, `prefect server start`, shares the home)
+    is left alone. Linux only (it reads /proc); elsewhere nothing is stopped."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return 0
+    stopped = 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+            if b"prefect.server.api.server:create_app" not in command:
+                continue
+            ours = f"PREFECT_HOME={home}".encode()
+            if ours not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            if ours in _environment(proc / str(parent)):
+                continue
+            os.kill(int(entry.name), signal.SIGTERM)
+            stopped += 1
+        except (OSError, ValueError, IndexError):
+            continue
+    return stopped
+
+
+def _environment(process: Path) -> list[bytes]:
+    try:
+        return (process / "environ").read_bytes().split(b"\0")
+    except OSError:
+        return []
 
 
 def fail(error: ReflectEvalError) -> typer.Exit:
@@ -77,6 +116,12 @@ def run(
                     err=True,
                 )
             prefect_environment(config.resolve().parent, verbose=verbose)
+            stopped = stop_orphaned_servers(Path(os.environ["PREFECT_HOME"]))
+            if stopped:
+                typer.echo(
+                    f"note: stopped {stopped} temporary Prefect server(s) left by a killed run",
+                    err=True,
+                )
             from flows.ingest import ingest_drop
             from flows.summary import print_summary
 
@@ -207,29 +252,80 @@ def report(
 def serve(
     config: ConfigOption = Path("reflect-eval.toml"),
     cron: Annotated[
-        str, typer.Option(help="When to look for new files (cron, server's time zone).")
-    ] = "0 19 * * *",
+        str | None,
+        typer.Option(
+            help="Run on this cron instead of the config's [schedule] (server's time zone)."
+        ),
+    ] = None,
     name: Annotated[str, typer.Option(help="Deployment name shown in Prefect.")] = "reflect-eval",
 ) -> None:
-    """Run the ingest flow on a schedule, and on demand with `prefect deployment run`.
+    """Run the ingest flow on the training-day calendar ([schedule] in the config), and on
+    demand with `prefect deployment run 'reflect-eval-ingest/<name>'`.
 
-    Schedules need a running Prefect server (`prefect server start`) named by PREFECT_API_URL:
-    Prefect's temporary local server never fires them."""
+    With PREFECT_API_URL set, that Prefect server is used; without it, serve starts one of its
+    own on loopback (state in the project's Prefect home) and stops it when it stops."""
     from schemas.config import load_config
 
     try:
-        load_config(config)
-        if not os.environ.get("PREFECT_API_URL"):
-            raise ConfigError(
-                "scheduling needs a running Prefect server: start one with "
-                "`prefect server start` and set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api)"
-            )
+        loaded = load_config(config)
         prefect_environment(config.resolve().parent, verbose=True)
-        from flows.ingest import ingest_drop
+        with contextlib.ExitStack() as stack:
+            if not os.environ.get("PREFECT_API_URL"):
+                from flows.server import local_server
 
-        ingest_drop.serve(name=name, cron=cron, parameters={"config_path": str(config.resolve())})
+                home = Path(os.environ["PREFECT_HOME"])
+                url = stack.enter_context(local_server(home))
+                os.environ["PREFECT_API_URL"] = url
+                typer.echo(
+                    f"started a Prefect server at {url} (state in {home}); it stops with serve"
+                )
+            signal.signal(signal.SIGTERM, _stop_serving)
+            from flows.ingest import ingest_drop
+            from flows.schedule import prefect_schedules
+
+            parameters = {"config_path": str(config.resolve())}
+            if cron is not None:
+                ingest_drop.serve(name=name, cron=cron, parameters=parameters)
+            else:
+                schedules = prefect_schedules(loaded.schedule)
+                ingest_drop.serve(name=name, schedules=schedules, parameters=parameters)
     except ReflectEvalError as error:
         raise fail(error) from None
+
+
+def _stop_serving(signum: int, frame: object) -> None:
+    """SIGTERM ends serve as Ctrl-C does, so the server it started is stopped too."""
+    raise KeyboardInterrupt
+
+
+@app.command()
+def schedule(
+    config: ConfigOption = Path("reflect-eval.toml"),
+    count: Annotated[int, typer.Option(help="How many runs to show.", min=1)] = 10,
+) -> None:
+    """Print the next scheduled runs of the training-day calendar ([schedule]), in local time."""
+    from schemas.config import load_config
+
+    try:
+        calendar = load_config(config).schedule
+    except ReflectEvalError as error:
+        raise fail(error) from None
+    from flows.schedule import SWEEP, TRAINING_DAY, next_runs
+
+    runs = next_runs(calendar, count=count)
+    days = [when for when, why in runs if why == TRAINING_DAY]
+    sweeps = [when for when, why in runs if why == SWEEP]
+    typer.echo(f"training-day runs ({calendar.time_zone}):")
+    for when in days:
+        typer.echo(f"  {when:%a %Y-%m-%d %H:%M %Z}")
+    if not days:
+        typer.echo("  none to come: list the dates as training_days under [schedule]")
+    if sweeps:
+        typer.echo(f"daily sweep for late files at {calendar.daily_sweep:%H:%M}, next:")
+        for when in sweeps[:3]:
+            typer.echo(f"  {when:%a %Y-%m-%d %H:%M %Z}")
+    else:
+        typer.echo("no daily sweep (daily_sweep = false)")
 
 
 def main() -> None:

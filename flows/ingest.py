@@ -20,7 +20,7 @@ from transforms.errors import ReflectEvalError
 from transforms.ingest import FileOutcome, Prepared, prepare_safely, record_safely
 from transforms.load import create_restricted_tables, open_warehouse
 from transforms.privacy import lowerings
-from transforms.release import ReleaseSummary, needs_release, publish_release
+from transforms.release import ReleaseSummary, ensure_report, needs_release, publish_release
 from transforms.response_keys import load_or_create_secret, secret_path
 from transforms.run_lock import run_lock
 
@@ -80,6 +80,8 @@ def record_and_publish(
             n_ingested = sum(o.status == "ingested" for o in outcomes)
             publish = needs_release(con, config, n_ingested)
             release = publish_release(con, config, instrument) if publish else None
+        if release is None:
+            ensure_report(config)
     except ReflectEvalError as refused:  # a held warehouse too: nothing was recorded
         return outcomes, refused
     return outcomes, release

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -100,6 +102,30 @@ class Region(BaseModel):
         return header if kind == "column" else None
 
 
+class Schedule(BaseModel):
+    """When `serve` runs the flow: on each training day at `run_at`, local time in `time_zone`
+    (daylight saving is the time zone's business, never arithmetic), and every day at
+    `daily_sweep` for files that arrive late (`daily_sweep = false` turns the sweep off)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    training_days: list[dt.date] = Field(default_factory=list)
+    run_at: dt.time = dt.time(19, 0)
+    time_zone: str = "Europe/London"
+    daily_sweep: dt.time | Literal[False] = dt.time(7, 0)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {name!r} (an IANA name, e.g. Europe/London)"
+            ) from None
+        return name
+
+
 class Retention(BaseModel):
     """How long raw exports (which hold names and emails) are kept once filed. Nothing is
     deleted unless `reflect-eval purge` is run; without `raw_days` it refuses."""
@@ -116,6 +142,7 @@ class Config(BaseModel):
     paths: Paths = Paths()
     privacy: Privacy = Privacy()
     retention: Retention = Retention()
+    schedule: Schedule = Schedule()
     regions: dict[str, Region] = Field(min_length=1)
 
     @field_validator("regions")

@@ -3,7 +3,9 @@ run asked for on demand processes the drop folder."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -78,12 +80,88 @@ def server_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
         stop(server)
 
 
-def test_serve_without_a_server_says_what_to_do(tmp_path: Path):
+def test_serve_with_nothing_but_the_package_starts_and_stops_its_own_server(tmp_path: Path):
+    """No PREFECT_API_URL: serve starts a Prefect server on loopback with its state in the
+    project folder, registers the training-day calendar, runs on demand, and when it is
+    stopped (SIGTERM, as a service manager stops it) the server stops with it."""
     drop = write_drop(tmp_path, n_regions=1, n_training_days=1)
-    run = reflect_eval("serve", "--config", str(drop.config_path), prefect_home=tmp_path / "ph")
-    assert run.code == 2
-    assert "prefect server start" in run.stderr and "PREFECT_API_URL" in run.stderr
-    assert "Traceback" not in run.output
+    with drop.config_path.open("a", encoding="utf-8") as config:
+        config.write(
+            "\n[schedule]\ntraining_days = [2031-01-15, 2031-07-16]\ndaily_sweep = 07:30:00\n"
+        )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        served = subprocess.Popen(
+            [COMMAND, "serve", "--config", str(drop.config_path)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = ""
+
+    def started() -> bool:
+        nonlocal url
+        found = re.search(r"started a Prefect server at (\S+)", log_path.read_text())
+        url = found.group(1) if found else ""
+        return bool(url)
+
+    def prefect(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [PREFECT, *args], env=env | {"PREFECT_API_URL": url}, capture_output=True, text=True
+        )
+
+    deployment = "reflect-eval-ingest/reflect-eval"
+    try:
+        wait_for(started, seconds=180, what="serve to start its server")
+        assert url.startswith("http://127.0.0.1:")
+        wait_for(
+            lambda: prefect("deployment", "inspect", deployment).returncode == 0,
+            seconds=120,
+            what="the deployment",
+        )
+        shown = prefect("deployment", "inspect", deployment).stdout
+        assert "RDATE:20310115T190000,20310716T190000" in shown and "30 7 * * *" in shown
+        assert shown.count("Europe/London") >= 2
+        assert prefect("deployment", "run", deployment).returncode == 0
+        published = tmp_path / "warehouse" / "published.duckdb"
+        wait_for(published.exists, seconds=240, what="the on-demand run to publish")
+        assert (tmp_path / ".prefect" / "prefect.db").exists(), "state in the project folder"
+        os.kill(served.pid, signal.SIGTERM)
+        served.wait(timeout=60)
+        wait_for(lambda: not healthy(url), seconds=30, what="the server to stop with serve")
+    finally:
+        stop(served)
+    assert "Traceback" not in log_path.read_text()
+
+
+def test_the_calendar_runs_at_local_time_through_the_clock_change():
+    from flows.schedule import SWEEP, TRAINING_DAY, next_runs
+    from schemas.config import Schedule
+
+    calendar = Schedule(
+        training_days=[dt.date(2027, 4, 7), dt.date(2027, 3, 24)],
+        daily_sweep=dt.time(7, 30),
+    )
+    runs = next_runs(calendar, count=4, after=dt.datetime(2027, 3, 23, 12, tzinfo=dt.UTC))
+    days = [when for when, why in runs if why == TRAINING_DAY]
+    assert [d.strftime("%Y-%m-%d %H:%M %Z") for d in days] == [
+        "2027-03-24 19:00 GMT",
+        "2027-04-07 19:00 BST",
+    ]
+    assert [d.astimezone(dt.UTC).hour for d in days] == [19, 18], "7 pm local, either side"
+    sweeps = next_runs(calendar, count=6, after=dt.datetime(2027, 3, 26, 12, tzinfo=dt.UTC))
+    mornings = [w.astimezone(dt.UTC).strftime("%d %H:%M") for w, why in sweeps if why == SWEEP]
+    assert mornings[:3] == ["27 07:30", "28 06:30", "29 06:30"], "07:30 local, GMT then BST"
+
+
+def test_a_calendar_in_an_unknown_time_zone_is_a_config_error(tmp_path: Path):
+    drop = write_drop(tmp_path, n_regions=1, n_training_days=1)
+    with drop.config_path.open("a", encoding="utf-8") as config:
+        config.write('\n[schedule]\ntime_zone = "Europe/Londres"\n')
+    run = reflect_eval("schedule", "--config", str(drop.config_path), prefect_home=tmp_path / "p")
+    assert run.code == 2 and "Europe/Londres" in run.stderr and "Traceback" not in run.output
 
 
 def test_a_served_deployment_runs_on_demand(tmp_path: Path, server_env: dict[str, str]):

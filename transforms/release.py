@@ -3,6 +3,7 @@ earlier release, then published; the figures and the audit are kept for the next
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from transforms.privacy.tables import (
     PUBLISHED_TABLES,
 )
 from transforms.publish import Release, new_release, publishable_tables, put_in_place, write_release
-from transforms.report.files import ReportFiles, write_report
+from transforms.report.files import ReportFiles, report_paths, write_report
 from transforms.themes import theme_words
 
 
@@ -99,20 +100,44 @@ def protect_release(
 
 
 def needs_release(con: duckdb.DuckDBPyConnection, config: Config, n_ingested: int) -> bool:
-    """Publish when something new came in, the file is missing, the policy changed, or responses
-    are waiting that no release has included (a release that was refused is tried again)."""
+    """Publish when something new came in, the file is missing or is not the last release
+    recorded (a run killed between recording a release and putting it in place), the policy
+    changed, or responses are waiting that no release has included (a release that was refused
+    is tried again)."""
     if n_ingested or not config.published_path.exists():
         return True
     last = con.execute(
-        "select policy, instrument, coalesce(max_submission_id, 0) from releases "
+        "select policy, instrument, coalesce(max_submission_id, 0), sha256 from releases "
         "order by release_no desc limit 1"
     ).fetchall()
     if not last:
         return True
-    policy, instrument, included = last[0]
+    policy, instrument, included, sha256 = last[0]
+    if _sha256(config.published_path) != sha256:
+        return True
     return (policy, instrument) != (config.privacy.rules.describe(), config.instrument) or (
         _max_ingested(con) > included
     )
+
+
+def ensure_report(config: Config) -> ReportFiles | None:
+    """The report of the published file as it stands, written again when it is missing or
+    older than the file (a run stopped after publishing, before its report was written)."""
+    paths = report_paths(config.published_path)
+    if not config.published_path.exists():
+        return None
+    published = config.published_path.stat().st_mtime
+    if all(p.exists() and p.stat().st_mtime >= published for p in (paths.html, paths.workbook)):
+        return paths
+    return write_report(config.published_path)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def publish_release(

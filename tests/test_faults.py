@@ -19,7 +19,9 @@ import polars as pl
 import pytest
 
 from fixtures.regional_drop import PlantedDrop, write_drop, write_template_file
+from schemas.config import load_config
 from tests.e2e import reflect_eval
+from tests.test_status import run_once
 from transforms.report.files import report_paths
 
 pytestmark = pytest.mark.e2e
@@ -66,11 +68,11 @@ def drop_in(root: Path) -> PlantedDrop:
     return write_drop(root, n_regions=2, n_training_days=3, with_bad_file=True)
 
 
-def published_once_then_a_late_file(root: Path, home: Path) -> PlantedDrop:
-    """Release 1 of a two-region drop, then a late file for a day it published."""
+def published_once_then_a_late_file(root: Path) -> PlantedDrop:
+    """Release 1 of a two-region drop (through the flow's functions: the command line is what
+    is killed, later), then a late file for a day it published."""
     drop = drop_in(root)
-    first = reflect_eval("run", "--config", str(drop.config_path), prefect_home=home)
-    assert first.code == 0 and "published release 1" in first.stdout, first.output
+    run_once(load_config(drop.config_path))
     late = drop.files[0].parent / "2026-01-07-late-rpg-feedback.csv"
     write_template_file(late, training_day=date(2026, 1, 7), n_respondents=4, seed=11)
     return drop
@@ -79,10 +81,8 @@ def published_once_then_a_late_file(root: Path, home: Path) -> PlantedDrop:
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
     root = tmp_path_factory.mktemp("uninterrupted")
-    home = tmp_path_factory.mktemp("prefect-uninterrupted")
-    drop = published_once_then_a_late_file(root, home)
-    run = reflect_eval("run", "--config", str(drop.config_path), prefect_home=home)
-    assert run.code == 0 and "published release 2" in run.stdout, run.output
+    drop = published_once_then_a_late_file(root)
+    run_once(load_config(drop.config_path))
     return published_tables(root / "warehouse" / "published.duckdb")
 
 
@@ -122,7 +122,7 @@ def test_a_killed_run_then_a_plain_run_gives_the_uninterrupted_tables(
     after: int,
 ):
     home = tmp_path / "prefect"
-    drop = published_once_then_a_late_file(tmp_path, home)
+    drop = published_once_then_a_late_file(tmp_path)
     assert killed_run(drop, home, module, name, after) == -signal.SIGKILL, step
     run = reflect_eval("run", "--config", str(drop.config_path), prefect_home=home)
     assert run.code == 0, run.output
@@ -143,7 +143,7 @@ def test_a_killed_run_then_a_plain_run_gives_the_uninterrupted_tables(
 def test_an_analyst_holding_the_published_file_open_keeps_a_consistent_copy(tmp_path: Path):
     drop = drop_in(tmp_path)
     home = tmp_path / "prefect"
-    assert reflect_eval("run", "--config", str(drop.config_path), prefect_home=home).code == 0
+    run_once(load_config(drop.config_path))
     published = tmp_path / "warehouse" / "published.duckdb"
     analyst = duckdb.connect(str(published), read_only=True)
     try:

@@ -121,3 +121,20 @@ def test_two_runs_at_once_one_line_and_no_prefect_started(tmp_path: Path):
         assert time.monotonic() - started >= 3.0
     assert waited.code == 0, waited.output
     assert "published release 1" in waited.stdout
+
+
+def test_a_lock_that_cannot_be_made_is_a_plain_config_error(tmp_path: Path):
+    from transforms.errors import ConfigError
+
+    (tmp_path / "elsewhere").write_text("not a folder", encoding="utf-8")
+    with (
+        pytest.raises(ConfigError, match="cannot make the warehouse folder"),
+        run_lock(tmp_path / "elsewhere" / "warehouse"),
+    ):
+        pass
+    lock = tmp_path / "warehouse" / ".reflect-eval.lock"
+    lock.parent.mkdir()
+    lock.symlink_to(tmp_path / "target")
+    with pytest.raises(ConfigError, match="cannot open the run lock"), run_lock(lock.parent):
+        pass
+    assert not (tmp_path / "target").exists(), "a link is never followed"

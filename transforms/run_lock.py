@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from transforms.errors import WarehouseBusyError
+from transforms.errors import ConfigError, WarehouseBusyError
 
 LOCK_NAME = ".reflect-eval.lock"
 POLL_SECONDS = 0.2
@@ -69,8 +69,11 @@ def holder(warehouse: Path) -> Holder | None:
 def run_lock(warehouse: Path, *, wait: float = 0.0, command: str = "run") -> Iterator[Taken]:
     """Hold the run lock for the `with` block; raise `WarehouseBusyError` when another run
     holds it for longer than `wait` seconds."""
-    warehouse.mkdir(parents=True, exist_ok=True)
-    path = lock_path(warehouse).resolve()
+    try:
+        warehouse.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot make the warehouse folder {warehouse}: {exc.strerror}") from None
+    path = lock_path(warehouse.resolve())
     if path in _HELD:
         _HELD[path] += 1
         try:
@@ -78,7 +81,10 @@ def run_lock(warehouse: Path, *, wait: float = 0.0, command: str = "run") -> Ite
         finally:
             _HELD[path] -= 1
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"cannot open the run lock {path}: {exc.strerror}") from None
     try:
         _acquire(fd, path, wait)
         stale = _read(path)

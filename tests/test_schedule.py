@@ -196,3 +196,46 @@ def test_a_served_deployment_runs_on_demand(tmp_path: Path, server_env: dict[str
     assert all((f.parent / "processed" / f.name).exists() for f in drop.files)
     regions = query(published, "select distinct region from outcomes_by_region order by region")
     assert regions["region"].to_list() == sorted({f.parent.name for f in drop.files})
+
+
+def test_a_worker_runs_the_deployment_that_prefect_yaml_declares(
+    tmp_path: Path, server_env: dict[str, str]
+):
+    """`prefect deploy` from prefect.yaml onto a real server, a real worker process on the work
+    pool, a run asked for through the API: the dropped files are ingested and published."""
+    root = Path(__file__).resolve().parents[1]
+    drop = write_drop(tmp_path, n_regions=1, n_training_days=1)
+    env = server_env | {
+        "REFLECT_EVAL_PROJECT": str(root),
+        "REFLECT_EVAL_CONFIG": str(drop.config_path),
+    }
+
+    def prefect(*args: str, cwd: Path = tmp_path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [PREFECT, *args], env=env, cwd=cwd, capture_output=True, text=True, check=False
+        )
+
+    before = sorted(p.name for p in root.iterdir())
+    pool = prefect("work-pool", "create", "reflect-eval", "--type", "process")
+    assert pool.returncode == 0, pool.stdout + pool.stderr
+    deployed = prefect("--no-prompt", "deploy", "--all", cwd=root)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert sorted(p.name for p in root.iterdir()) == before, "deploying writes nothing here"
+    asked = prefect("deployment", "run", "reflect-eval-ingest/reflect-eval-pool")
+    assert asked.returncode == 0, asked.stdout + asked.stderr
+    with (tmp_path / "worker.log").open("w") as log:
+        worker = subprocess.Popen(
+            [PREFECT, "worker", "start", "--pool", "reflect-eval", "--run-once"],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    published = tmp_path / "warehouse" / "published.duckdb"
+    try:
+        wait_for(published.exists, seconds=240, what="the worker's run to publish")
+    finally:
+        stop(worker)
+    assert all((f.parent / "processed" / f.name).exists() for f in drop.files)
+    assert query(published, "select count(*) as n from outcomes_by_region")["n"][0] > 0

@@ -16,7 +16,7 @@ from prefect.states import Failed
 from schemas.config import Config, load_config
 from schemas.instrument import load_instrument
 from transforms.drop import DroppedFile, find_new_files
-from transforms.errors import ReflectEvalError
+from transforms.errors import PublishError, ReflectEvalError
 from transforms.ingest import FileOutcome, Prepared, prepare_safely, record_safely
 from transforms.load import create_restricted_tables, open_warehouse
 from transforms.privacy import lowerings
@@ -81,7 +81,10 @@ def record_and_publish(
             publish = needs_release(con, config, n_ingested)
             release = publish_release(con, config, instrument) if publish else None
         if release is None:
-            ensure_report(config)
+            try:
+                ensure_report(config)
+            except PublishError as problem:  # the published file itself is as it was
+                get_run_logger().warning("%s", problem)
     except ReflectEvalError as refused:  # a held warehouse too: nothing was recorded
         return outcomes, refused
     return outcomes, release

@@ -164,3 +164,35 @@ def test_an_analyst_holding_the_published_file_open_keeps_a_consistent_copy(tmp_
         assert fresh.execute("select release_no from release").fetchall() == [(2,)]
     finally:
         fresh.close()
+
+
+def test_a_file_published_by_an_earlier_version_is_published_again(tmp_path: Path):
+    """After an upgrade, a run with nothing new still publishes what this version publishes
+    (the old file lacks the new tables, and its report could not be made from it)."""
+    import hashlib
+
+    drop = drop_in(tmp_path)
+    config = load_config(drop.config_path)
+    run_once(config)
+    published = config.published_path
+    con = duckdb.connect(str(published))
+    con.execute("drop view competency_summary; drop view latest_release")
+    con.execute("drop table participation; drop table region_comparison")
+    con.close()
+    digest = hashlib.sha256(published.read_bytes()).hexdigest()
+    con = duckdb.connect(str(config.restricted_path))
+    con.execute("update releases set sha256 = ?", [digest])
+    con.close()
+    run_once(config)
+    assert {"participation", "region_comparison"} <= set(published_tables(published))
+    assert query_release(published) == 2
+    assert report_paths(published).html.exists()
+
+
+def query_release(path: Path) -> int:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        [(number,)] = con.execute("select release_no from release").fetchall()
+        return int(number)
+    finally:
+        con.close()

@@ -352,6 +352,20 @@ def put_in_place(written: WrittenRelease, path: Path) -> None:
         raise PublishError(f"could not replace {path}: {exc.strerror}") from None
 
 
+def tables_in(path: Path) -> set[str]:
+    """The tables a published file holds (none when it cannot be read)."""
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return set()
+    try:
+        return {
+            name for (name,) in con.execute("select table_name from duckdb_tables()").fetchall()
+        }
+    finally:
+        con.close()
+
+
 def new_release(
     previous: int, instrument: Instrument, *, min_cell: int, n_submissions: int
 ) -> Release:
@@ -364,7 +378,7 @@ def new_release(
     )
 
 
-_PUBLISHED = (
+PUBLISHED_FILE_TABLES = (
     "outcomes_by_region",
     "outcomes_national",
     "outcomes_by_training_day",
@@ -377,7 +391,9 @@ _PUBLISHED = (
     "items",
     "release",
 )
-_CREATE = {name: f"create table {name} as select * from publish_frame" for name in _PUBLISHED}
+_CREATE = {
+    name: f"create table {name} as select * from publish_frame" for name in PUBLISHED_FILE_TABLES
+}
 
 
 def _quoted(text: str) -> str:

@@ -23,7 +23,15 @@ from transforms.privacy.tables import (
     PARTICIPATION,
     PUBLISHED_TABLES,
 )
-from transforms.publish import Release, new_release, publishable_tables, put_in_place, write_release
+from transforms.publish import (
+    PUBLISHED_FILE_TABLES,
+    Release,
+    new_release,
+    publishable_tables,
+    put_in_place,
+    tables_in,
+    write_release,
+)
 from transforms.report.files import ReportFiles, report_paths, write_report
 from transforms.themes import theme_words
 
@@ -115,6 +123,8 @@ def needs_release(con: duckdb.DuckDBPyConnection, config: Config, n_ingested: in
     policy, instrument, included, sha256 = last[0]
     if _sha256(config.published_path) != sha256:
         return True
+    if not set(PUBLISHED_FILE_TABLES) <= tables_in(config.published_path):
+        return True  # published by an earlier version: publish what this one does
     return (policy, instrument) != (config.privacy.rules.describe(), config.instrument) or (
         _max_ingested(con) > included
     )

@@ -84,3 +84,12 @@ def leaks(canaries: Iterable[str], texts: dict[str, str]) -> list[str]:
         for canary, pattern in patterns.items()
         if pattern.search(text)
     ]
+
+
+def report_headline(report: Path) -> dict[tuple[str, str], str]:
+    """The HTML report's headline table: (region, item) -> the figure shown ("all regions" for
+    the national column)."""
+    cells = re.findall(
+        r'data-item="([^"]+)" data-region="([^"]+)">([^<]*)<', report.read_text(encoding="utf-8")
+    )
+    return {(region, item): text for item, region, text in cells}

@@ -4,7 +4,6 @@ folder written by the faker generator."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -20,7 +19,7 @@ from fixtures.regional_drop import (
     write_seed_study,
     write_template_file,
 )
-from tests.e2e import duckdb_text, leaks, query, reflect_eval, sqlite_text
+from tests.e2e import duckdb_text, leaks, query, reflect_eval, report_headline, sqlite_text
 
 pytestmark = pytest.mark.e2e
 
@@ -33,10 +32,9 @@ def xlsx_text(path: Path) -> str:
 
 def headline(report: Path, region: str) -> dict[str, str]:
     """The report's headline table: item -> the figure shown for `region`."""
-    cells = re.findall(
-        r'data-item="([^"]+)" data-region="([^"]+)">([^<]*)<', report.read_text(encoding="utf-8")
-    )
-    return {item: text for item, where, text in cells if where == region}
+    return {
+        item: text for (where, item), text in report_headline(report).items() if where == region
+    }
 
 
 def outcomes(published: Path, table: str) -> pl.DataFrame:

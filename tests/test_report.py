@@ -23,7 +23,7 @@ from PIL import Image
 from fixtures.regional_drop import PlantedDrop, write_drop
 from schemas.config import load_config
 from schemas.instrument import load_instrument
-from tests.e2e import COMMAND, leaks, query
+from tests.e2e import COMMAND, leaks, query, report_headline
 from transforms.participation import capped_too_far
 from transforms.privacy import resolve
 from transforms.privacy.engine import AUDIT_SCHEMA
@@ -305,13 +305,7 @@ def test_the_workbook_follows_the_gss_layout_and_matches_the_page(published: Pub
     for sheet in book.worksheets:
         assert not sheet.merged_cells.ranges, sheet.title
         assert not [c for row in sheet.iter_rows() for c in row if c.data_type == "f"], sheet.title
-    html = paths.html.read_text(encoding="utf-8")
-    page = {
-        (region, item): text
-        for item, region, text in re.findall(
-            r'data-item="([^"]+)" data-region="([^"]+)">([^<]*)<', html
-        )
-    }
+    page = report_headline(paths.html)
     rows = list(book["Table_1"].iter_rows(values_only=True))
     header = next(
         i for i, row in enumerate(rows) if row[:3] == ("Region", "Item", "Percentage positive")

@@ -121,7 +121,7 @@ def needs_release(con: duckdb.DuckDBPyConnection, config: Config, n_ingested: in
     if not last:
         return True
     policy, instrument, included, sha256 = last[0]
-    if _sha256(config.published_path) != sha256:
+    if hashlib.sha256(config.published_path.read_bytes()).hexdigest() != sha256:
         return True
     if not set(PUBLISHED_FILE_TABLES) <= tables_in(config.published_path):
         return True  # published by an earlier version: publish what this one does
@@ -140,14 +140,6 @@ def ensure_report(config: Config) -> ReportFiles | None:
     if all(p.exists() and p.stat().st_mtime >= published for p in (paths.html, paths.workbook)):
         return paths
     return write_report(config.published_path)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def publish_release(

@@ -495,3 +495,24 @@ def test_a_policy_asking_more_protection_than_participation_can_give_publishes_n
             outcomes=nothing,
         ).tables["participation"]
         assert (table["n_respondents"][0] == 40) is shown
+
+
+@pytest.mark.parametrize("preset", ["opensafely", "acro"])
+def test_participation_under_a_preset_that_protects_zeros_is_published(tmp_path: Path, preset: str):
+    """Participation has no positive answers, so protecting 0% and 100% cannot withhold it:
+    a release under such a preset shows every group of at least min_cell."""
+    from tests.test_status import run_once
+
+    drop = write_drop(tmp_path, n_regions=2, n_training_days=2, min_group=10, max_group=20)
+    text = drop.config_path.read_text(encoding="utf-8").replace(
+        "min_cell = 3", f'policy = "{preset}"'
+    )
+    drop.config_path.write_text(text, encoding="utf-8")
+    config = load_config(drop.config_path)
+    run_once(config)
+    table = query(config.published_path, "select * from participation")
+    assert table.height == 4
+    shown = table.filter(~pl.col("suppressed"))
+    assert shown.height == table.height, "every group here has at least 10"
+    rounding = 5 if preset == "opensafely" else 1
+    assert (shown["n_respondents"] % rounding == 0).all()

@@ -17,6 +17,8 @@ asking for more protection than that publishes no participation at all."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import duckdb
 import polars as pl
 
@@ -52,7 +54,13 @@ def protect_participation(
     outcomes: ProtectedRelease,
 ) -> ProtectedRelease:
     """Protect participation, then withhold any day whose figure would cap an outcome count
-    too narrowly (at most once more: withholding only removes what a reader knows)."""
+    too narrowly (at most once more: withholding only removes what a reader knows).
+
+    Participation has no positive answers: its cells carry 0, and a policy's protection of
+    "0% and 100%" means nothing for it, so the engine is run without it (a group of fewer than
+    min_cell is still withheld, and every count audited); the outcome counts it caps are
+    checked under the policy as it is."""
+    own = dataclasses.replace(policy, protect_zeros=False)
     withhold: set[tuple[str, object, object]] = set()
     if policy.protection > policy.min_cell + 1:
         withhold = {
@@ -63,7 +71,7 @@ def protect_participation(
         protected = protect(
             cells,
             (PARTICIPATION,),
-            policy,
+            own,
             release_no=release_no,
             history=history,
             previous_audit=previous_audit,

@@ -511,7 +511,7 @@ def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
                     and row.level < ALL_WITHHELD
                     and (binding is None or row.family in binding)
                 ),
-                key=lambda r: (r.level, r.rank, len(r.twins), r.n, _sort_key(r.key)),
+                key=lambda r: (r.level, len(r.twins), r.rank, r.n, _sort_key(r.key)),
             )
             if not candidates:
                 raise AuditFailure(_failure(model, quantity, release_no, policy))

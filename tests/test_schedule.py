@@ -7,7 +7,6 @@ import datetime as dt
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,16 +17,11 @@ from pathlib import Path
 import pytest
 
 from fixtures.regional_drop import write_drop
+from flows.server import local_server
 from tests.e2e import COMMAND, query, reflect_eval
 
 pytestmark = pytest.mark.e2e
 PREFECT = str(Path(sys.executable).parent / "prefect")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(check, *, seconds: float, what: str) -> None:
@@ -59,25 +53,13 @@ def healthy(url: str) -> bool:
 
 @pytest.fixture(scope="module")
 def server_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A real `prefect server start` on a loopback port, for this module only."""
+    """A real `prefect server start` on a loopback port, for this module only (started as
+    `serve` starts its own)."""
     home = tmp_path_factory.mktemp("prefect-server")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env |= {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    port = free_port()
-    with (home / "server.log").open("w") as log:
-        server = subprocess.Popen(
-            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        wait_for(lambda: healthy(url), seconds=180, what="the Prefect server")
+    with local_server(home) as url:
         yield env | {"PREFECT_API_URL": url}
-    finally:
-        stop(server)
 
 
 def test_serve_with_nothing_but_the_package_starts_and_stops_its_own_server(tmp_path: Path):

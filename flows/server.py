@@ -40,7 +40,7 @@ def local_server(home: Path) -> Iterator[str]:
         _wait_until_healthy(process, url, home / "server.log")
         yield url
     finally:
-        _stop(process)
+        stop_group(process)
 
 
 def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
@@ -58,7 +58,9 @@ def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -
     raise ConfigError(f"the Prefect server did not answer within {STARTUP_SECONDS} s (see {log})")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_group(process: subprocess.Popen) -> None:
+    """Stop a process started in a session of its own, and everything it started: TERM, then
+    KILL after 30 s."""
     if process.poll() is not None:
         return
     os.killpg(process.pid, signal.SIGTERM)

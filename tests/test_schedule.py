@@ -18,6 +18,7 @@ import pytest
 
 from fixtures.regional_drop import write_drop
 from flows.server import local_server
+from flows.server import stop_group as stop
 from tests.e2e import COMMAND, query, reflect_eval
 
 pytestmark = pytest.mark.e2e
@@ -31,16 +32,6 @@ def wait_for(check, *, seconds: float, what: str) -> None:
             return
         time.sleep(1)
     pytest.fail(f"gave up waiting for {what}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def healthy(url: str) -> bool:

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
+from scipy import sparse
 
 INF = highspy.kHighsInf
 EPS = 1e-6
@@ -258,26 +259,77 @@ class ItemModel:
         integer assignment attaining the same end under today's figures keeps it standing (one
         program, not the two of solving it again). Either way nothing this release decides can
         move it back out. Returns how many intervals were taken over."""
+        usable = [(key, known) for key, known in entries.items() if known.high is not None]
+        agrees = self._agree([w for _, known in usable for w in (known.low, known.high)])
         taken = 0
-        for (cells, measure), known in entries.items():
-            if known.high is None:
-                continue
-            low = self._standing(known.low, cells, measure, known.interval.lo)
+        for number, ((cells, measure), known) in enumerate(usable):
+            low = self._standing(known.low, agrees[2 * number], cells, measure, known.interval.lo)
             high = (
                 None
                 if low is None
-                else self._standing(known.high, cells, measure, known.interval.hi)
+                else self._standing(
+                    known.high, agrees[2 * number + 1], cells, measure, known.interval.hi
+                )
             )
             if low is not None and high is not None:
                 self._remember((cells, measure), Known(known.interval, low, high, frozenset()))
                 taken += 1
         return taken
 
+    def _agree(self, witnesses: list[Witness | None]) -> np.ndarray:
+        """Per witness, whether it agrees with every family's figure of its whole row, for all
+        of them at once: a family's change is the witness's changes summed over its cells, and
+        a family it leaves unchanged stands at the truth, which every figure allows."""
+        rows, cells, dk, dn = [], [], [], []
+        for number, witness in enumerate(witnesses):
+            for cell, (up_k, up_g) in (witness or {}).items():
+                rows.append(number)
+                cells.append(cell)
+                dk.append(up_k)
+                dn.append(up_k + up_g)
+        agrees = np.ones(len(witnesses), dtype=bool)
+        if not rows:
+            return agrees
+        shape = (len(witnesses), self.n_cells)
+        members = self._membership()
+        lo_n, hi_n, lo_k, hi_k = self._whole_bounds()
+        for values, lo, hi in ((dn, lo_n, hi_n), (dk, lo_k, hi_k)):
+            change = (sparse.csr_array((values, (rows, cells)), shape=shape) @ members).tocoo()
+            moved = change.data != 0
+            witness, family, delta = change.row[moved], change.col[moved], change.data[moved]
+            outside = (delta < lo[family] - EPS) | (delta > hi[family] + EPS)
+            agrees[witness[outside]] = False
+        return agrees
+
+    def _membership(self) -> sparse.csr_array:
+        """Cells x families: 1 where the family's row holds the cell."""
+        families = [f for f, of in enumerate(self.families) for _ in of.cells]
+        cells = [int(c) for of in self.families for c in of.cells]
+        return sparse.csr_array(
+            (np.ones(len(cells), dtype=np.int64), (cells, families)),
+            shape=(self.n_cells, len(self.families)),
+        )
+
+    def _whole_bounds(self) -> tuple[np.ndarray, ...]:
+        """Per family, its whole row's figure as differences from the truth (n, then k)."""
+        bounds = np.array(
+            [
+                self._deviation_bounds(f, len(of.cells), of.figure(len(of.cells)))
+                for f, of in enumerate(self.families)
+            ],
+            dtype=float,
+        ).reshape(-1, 4)
+        return bounds[:, 0], bounds[:, 1], bounds[:, 2], bounds[:, 3]
+
     def _standing(
-        self, witness: Witness, cells: tuple[int, ...], measure: str, end: int | None
+        self,
+        witness: Witness,
+        agrees: bool,
+        cells: tuple[int, ...],
+        measure: str,
+        end: int | None,
     ) -> Witness | None:
-        families = {f for cell in witness for f in self.families_of[cell]}
-        if all(self._fits(witness, f, len(self.families[f].cells)) for f in families):
+        if agrees:
             return witness
         columns, signs = self._objective_of(cells, measure)
         truth = int(self.true[measure][list(cells)].sum())

@@ -31,7 +31,6 @@ same pattern."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from collections.abc import Collection, Sequence
@@ -156,6 +155,9 @@ class _Item:
     """Withheld only to protect others: intervals stored, not required."""
     covers: dict[int, _Quantity] = field(default_factory=dict)
     """Per row withheld as cover (by id), the count it was withheld for."""
+    witness_texts: dict[int, tuple[Witness, str]] = field(default_factory=dict)
+    """Witnesses taken over from the last release's audit, by id, with the text they were
+    read from: one that still stands is written back as it was read."""
 
 
 @dataclass(frozen=True)
@@ -361,6 +363,10 @@ def _carry(model: _Item, records: list[dict[str, object]]) -> None:
         (cell["region"], cell["training_day"], cell["arrival"]): index
         for index, cell in enumerate(model.cells)
     }
+    written_as = {
+        (region, None if day is None else str(day), arrival): index
+        for (region, day, arrival), index in cell_of.items()
+    }
     entries = {}
     for record in records:
         where, measure = str(record["table_name"]), str(record["measure"])
@@ -394,8 +400,8 @@ def _carry(model: _Item, records: list[dict[str, object]]) -> None:
                 key = dict(zip(row.table.keys, row.key, strict=True))
                 audit = Quantity(cells, measure)
                 model.earlier.append(_Quantity(where, key, measure, audit, value, int(as_of)))  # type: ignore[call-overload]
-        low = _read_witness(record.get("witness_lo"), cell_of)
-        high = _read_witness(record.get("witness_hi"), cell_of)
+        low = _read_witness(model, record.get("witness_lo"), written_as)
+        high = _read_witness(model, record.get("witness_hi"), written_as)
         if low is None or high is None or record["interval_hi"] is None:
             continue
         interval = Interval(int(record["interval_lo"]), int(record["interval_hi"]))  # type: ignore[call-overload]
@@ -428,6 +434,9 @@ def _write_witness(model: _Item, witness: Witness | None) -> str | None:
     difference, not-positive difference] each (restricted: it is relative to the truth)."""
     if witness is None:
         return None
+    read = model.witness_texts.get(id(witness))
+    if read is not None and read[0] is witness:
+        return read[1]
     changes = []
     for index, (dk, dg) in sorted(witness.items()):
         cell = model.cells[index]
@@ -436,15 +445,18 @@ def _write_witness(model: _Item, witness: Witness | None) -> str | None:
     return json.dumps(changes, separators=(",", ":"))
 
 
-def _read_witness(text: object, cell_of: dict[tuple[object, ...], int]) -> Witness | None:
+def _read_witness(
+    model: _Item, text: object, written_as: dict[tuple[object, ...], int]
+) -> Witness | None:
     if text is None:
         return None
     witness: Witness = {}
     for region, day, arrival, dk, dg in json.loads(str(text)):
-        index = cell_of.get((region, None if day is None else dt.date.fromisoformat(day), arrival))
+        index = written_as.get((region, day, arrival))
         if index is None:
             return None
         witness[index] = (int(dk), int(dg))
+    model.witness_texts[id(witness)] = (witness, str(text))
     return witness
 
 

@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/reflect-eval run --config demo/reflect-eval.toml
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # Every benchmark, privacy then ingest; each writes its own section of benchmarks/results.md.
 # The privacy run is the ten-year one (up to 30 min a preset): see bench_privacy --help.

@@ -220,6 +220,69 @@ def purge(
 
 
 @app.command()
+def replace(
+    file: Annotated[
+        Path, typer.Argument(help="The corrected export.", exists=True, dir_okay=False)
+    ],
+    region: Annotated[str, typer.Option("--region", "-r", help="The region it comes from.")],
+    replaces: Annotated[
+        str | None,
+        typer.Option(
+            "--replaces",
+            help="The file name it corrects, when the region has several for that training day.",
+        ),
+    ] = None,
+    config: ConfigOption = Path("reflect-eval.toml"),
+    wait: Annotated[
+        float,
+        typer.Option(help="If a run holds the warehouse, wait up to this many seconds.", min=0),
+    ] = 0.0,
+) -> None:
+    """Record a region's corrected file in place of the file it corrects (same training day):
+    the earlier file's responses are withdrawn in the next release, which keeps every earlier
+    release true. A file that does not validate is rejected with its report, and nothing is
+    replaced."""
+    from schemas.config import load_config
+    from schemas.instrument import load_instrument
+    from transforms.load import create_restricted_tables, open_warehouse
+    from transforms.replace import replace_file
+    from transforms.response_keys import load_or_create_secret, secret_path
+    from transforms.run_lock import run_lock
+
+    try:
+        loaded = load_config(config)
+        with run_lock(loaded.paths.warehouse, wait=wait, command="reflect-eval replace"):
+            secret = load_or_create_secret(secret_path(loaded.paths.warehouse))
+            with open_warehouse(loaded.restricted_path) as con:
+                create_restricted_tables(con)
+                done = replace_file(
+                    con,
+                    loaded,
+                    load_instrument(loaded.instrument),
+                    file,
+                    region=region,
+                    replaces=replaces,
+                    secret=secret,
+                )
+    except ReflectEvalError as error:
+        raise fail(error) from None
+    outcome = done.outcome
+    if outcome.status != "ingested":
+        typer.echo(
+            f"{outcome.file}: {outcome.status}, {outcome.n_problems} problem(s); "
+            f"report at {outcome.report}. Nothing was replaced.",
+            err=True,
+        )
+        raise typer.Exit(1)
+    [earlier] = done.replaced
+    typer.echo(
+        f"{outcome.file}: {outcome.n_responses} response(s) recorded in place of {earlier} "
+        f"({done.n_replaced_responses} response(s)); the next run publishes the corrected "
+        "figures"
+    )
+
+
+@app.command()
 def report(
     config: ConfigOption = Path("reflect-eval.toml"),
     published: Annotated[

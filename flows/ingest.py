@@ -5,6 +5,7 @@ thousand files costs a few dozen task runs, not thousands."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,13 +99,25 @@ def ingest_drop(config_path: str) -> RunSummary | State:
     try:
         config = load_config(config_path)
         with run_lock(config.paths.warehouse, command="flow run"):
-            return _ingest(config)
+            return ingest_files(config)
     except ReflectEvalError as error:
         get_run_logger().error("%s", error)
         return Failed(message=str(error), data=error)
 
 
-def _ingest(config: Config) -> RunSummary:
+def prepare_here(config: Config, files: list[DroppedFile]) -> tuple[list[Prepared], list[str]]:
+    """Prepare every file in this flow run, in batches on the task runner's threads."""
+    batches = [files[i : i + BATCH_SIZE] for i in range(0, len(files), BATCH_SIZE)]
+    futures = [prepare_batch.submit(batch, config) for batch in batches]
+    return [item for future in futures for item in future.result()], []
+
+
+Preparer = Callable[[Config, list[DroppedFile]], tuple[list[Prepared], list[str]]]
+"""Turns the files found into prepared files (and notes on any it could not prepare, which
+stay in the drop folder for the next run)."""
+
+
+def ingest_files(config: Config, prepare_files: Preparer = prepare_here) -> RunSummary:
     logger = get_run_logger()
     for lowering in lowerings(config.privacy.rules):
         logger.warning(
@@ -112,9 +125,10 @@ def _ingest(config: Config) -> RunSummary:
             lowering,
         )
     files, notes = find_files(config)
-    batches = [files[i : i + BATCH_SIZE] for i in range(0, len(files), BATCH_SIZE)]
-    futures = [prepare_batch.submit(batch, config) for batch in batches]
-    prepared = [item for future in futures for item in future.result()]
+    prepared, not_prepared = prepare_files(config, files)
+    notes = [*notes, *not_prepared]
+    for note in not_prepared:
+        logger.warning("%s", note)
     outcomes, release = record_and_publish(prepared, config)
     refused = release if isinstance(release, ReflectEvalError) else None
     published = None if refused else release

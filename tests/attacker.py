@@ -1,6 +1,12 @@
 """An attacker written for the tests, independent of `transforms.privacy`: it reads only the
 published tables of every release (and which cells exist, which the tables themselves show) and
 asks HiGHS, through `scipy.optimize.milp`, how far each count can move.
+
+Each cell's unknowns are its positive and not-positive respondents, never negative. A
+withdrawal cell (`withdrawn_from` not NULL: a replaced file's respondents taken out again) is
+counted negatively in every sum and withdraws at least one respondent; the withdrawals from
+one cell together take, answer by answer, no more than it holds (a file is replaced once). A
+group of one withdrawal cell is asked about as the respondents it withdraws.
 Optionally it also reads the bounds the tables publish beside each withheld figure, so a test
 can check that they tell a reader nothing the figures did not."""
 
@@ -15,6 +21,7 @@ import polars as pl
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 KEYS = ("region", "training_day")
+WITHDRAWN_FROM = "withdrawn_from"
 BIG = 10**6
 OPEN = BIG // 2
 """A maximum this large is held only by `BIG` itself (true counts here are hundreds at most,
@@ -47,15 +54,36 @@ class TestAttacker:
         is open above). With `integer` False it is a reader with only a linear-program solver:
         ends are the relaxation's optimum rounded inwards (counts are whole numbers)."""
         self.integer = integer
-        self.cells = cells.select("item", *KEYS, "arrival").to_dicts()
+        if WITHDRAWN_FROM not in cells.columns:
+            cells = cells.with_columns(pl.lit(None, pl.Int64).alias(WITHDRAWN_FROM))
+        self.cells = cells.select("item", *KEYS, "arrival", WITHDRAWN_FROM).to_dicts()
         self.rounding = rounding
         rows: list[np.ndarray] = []
         lo: list[float] = []
         hi: list[float] = []
         for index in range(len(self.cells)):  # every cell a table shows holds someone
-            rows.append(self._vector((index,), pos=True, neg=True))
+            rows.append(self._vector((index,), pos=True, neg=True, counted=False))
             lo.append(1)
             hi.append(BIG)
+        withdrawn: dict[int, list[int]] = {}  # each source cell's withdrawals, all together
+        for index, cell in enumerate(self.cells):
+            if cell[WITHDRAWN_FROM] is None:
+                continue
+            source = [
+                i
+                for i, c in enumerate(self.cells)
+                if c[WITHDRAWN_FROM] is None
+                and (c["item"], c["region"], c["training_day"], c["arrival"])
+                == (cell["item"], cell["region"], cell["training_day"], cell[WITHDRAWN_FROM])
+            ]
+            assert len(source) == 1, cell
+            withdrawn.setdefault(source[0], []).append(index)
+        for source, withdrawals in withdrawn.items():  # no more than was there
+            for pos in (True, False):
+                vector = self._vector((source,), pos=pos, neg=not pos, counted=False)
+                rows.append(vector - self._vector(withdrawals, pos=pos, neg=not pos, counted=False))
+                lo.append(0)
+                hi.append(np.inf)
         for number, tables in enumerate(releases, start=1):
             for frame in tables.values():
                 for row in frame.to_dicts():
@@ -90,13 +118,21 @@ class TestAttacker:
             return value, value
         return max(0, value - self.rounding // 2), value + (self.rounding - 1) // 2
 
-    def _vector(self, members: Sequence[int], *, pos: bool, neg: bool) -> np.ndarray:
+    def withdrawal(self, index: int) -> bool:
+        return self.cells[index][WITHDRAWN_FROM] is not None
+
+    def _vector(
+        self, members: Sequence[int], *, pos: bool, neg: bool, counted: bool = True
+    ) -> np.ndarray:
+        """The sum of the members' counts: as a table counts them (`counted`: a withdrawal
+        negatively), or each cell's own respondents."""
         vector = np.zeros(2 * len(self.cells))
         for i in members:
+            sign = -1 if counted and self.withdrawal(i) else 1
             if pos:
-                vector[2 * i] = 1
+                vector[2 * i] = sign
             if neg:
-                vector[2 * i + 1] = 1
+                vector[2 * i + 1] = sign
         return vector
 
     def interval(self, members: Sequence[int], measure: str) -> tuple[int, float]:
@@ -108,7 +144,13 @@ class TestAttacker:
         return self._known[key]
 
     def _solve(self, members: Sequence[int], measure: str) -> tuple[int, float]:
-        objective = self._vector(members, pos=measure != "not_positive", neg=measure != "positive")
+        withdrawn = len(members) == 1 and self.withdrawal(members[0])
+        objective = self._vector(
+            members,
+            pos=measure != "not_positive",
+            neg=measure != "positive",
+            counted=not withdrawn,
+        )
         low = math.ceil(self._optimum(objective) - 1e-6)
         high = math.floor(-self._optimum(-objective) + 1e-6)
         return low, float("inf") if high >= OPEN else high
@@ -178,6 +220,8 @@ def groups_of(
     def add(label: str, members: tuple[int, ...], is_row: bool) -> None:
         n = sum(counts[i]["n_respondents"] for i in members)
         k = sum(counts[i]["n_positive"] for i in members)
+        if len(members) == 1 and attacker.withdrawal(members[0]):
+            n, k = -n, -k  # the respondents it withdraws
         if members:
             groups.append((label, members, n, k, is_row))
 
@@ -186,7 +230,11 @@ def groups_of(
             members = attacker.members(published, release)
             add(f"{name} {published}", members, True)
             for arrival in range(1, release + 1):
-                batch = tuple(i for i in members if counts[i]["arrival"] == arrival)
+                batch = tuple(
+                    i
+                    for i in members
+                    if counts[i]["arrival"] == arrival and not attacker.withdrawal(i)
+                )
                 if batch != members:
                     add(f"{name} {published} arrival {arrival}", batch, False)
     for index, cell in enumerate(counts):

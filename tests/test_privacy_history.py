@@ -33,7 +33,7 @@ from transforms.privacy import (
     resolve,
 )
 from transforms.privacy.audit import ItemModel
-from transforms.privacy.tables import CELL_SCHEMA
+from transforms.privacy.tables import CELL_SCHEMA, WITHDRAWN_FROM
 from transforms.release import stored_audit
 
 TABLE_KEYS = {table.name: table.keys for table in OUTCOME_TABLES}
@@ -55,9 +55,11 @@ class History:
         return f"History(cells_frame([\n    {rows},\n]), {self.releases}, {self.policy!r})"
 
 
-def cells_frame(rows: list[tuple[str, str, dt.date, int, int, int]]) -> pl.DataFrame:
-    """(item, region, training_day, arrival, n_respondents, n_positive) per cell."""
-    return pl.DataFrame(rows, schema=CELL_SCHEMA, orient="row")
+def cells_frame(rows: list[tuple[object, ...]]) -> pl.DataFrame:
+    """(item, region, training_day, arrival, n_respondents, n_positive[, withdrawn_from]) per
+    cell; a withdrawal cell's counts are negative."""
+    schema = CELL_SCHEMA | {WITHDRAWN_FROM: pl.Int64()}
+    return pl.DataFrame([(*row, None)[:7] for row in rows], schema=schema, orient="row")
 
 
 def arrived(cells: pl.DataFrame, release: int) -> pl.DataFrame:
@@ -88,32 +90,75 @@ def positives(n: int) -> st.SearchStrategy[int]:
     return st.one_of(st.integers(0, n), st.sampled_from(sorted({0, min(1, n), max(n - 1, 0), n})))
 
 
+@dataclass(frozen=True)
+class Group:
+    """Respondents of one region's training day who arrived in one release; or, with `source`,
+    `-n` respondents of an earlier group withdrawn (a replaced file) in this release."""
+
+    region: str
+    day: dt.date
+    arrival: int
+    n: int
+    source: int | None = None
+
+
 @st.composite
-def histories(draw: st.DrawFn, max_releases: int = 4) -> History:
+def histories(draw: st.DrawFn, max_releases: int = 4, replacements: bool = True) -> History:
     """1-3 regions, 1-2 items, 2-4 releases (or up to `max_releases`). Each release each
     region may hold a new training day (a usual group of 5-20, or a tiny one of 1-4), and up to
-    two training days of earlier releases get a late file of 1-4 respondents. Items share the
-    respondents (n) but not the answers."""
+    two training days of earlier releases get a late file of 1-4 respondents; a late file may
+    be a corrected one (`replacements`), withdrawing some or all of the respondents of an
+    earlier file of that day and bringing 1-20. Items share the respondents (n) but not the
+    answers."""
     regions = [f"r{number}" for number in range(draw(st.integers(1, 3)))]
     items = ["i", "j"][: draw(st.integers(1, 2))]
     n_releases = draw(st.integers(2, max_releases))
-    groups: list[tuple[str, dt.date, int, int]] = []
+    groups: list[Group] = []
+    left: dict[int, int] = {}
+    """Per group, its respondents not yet withdrawn."""
     days: list[tuple[str, dt.date]] = []
     for release in range(1, n_releases + 1):
         late = draw(st.lists(st.sampled_from(days), max_size=2, unique=True)) if days else []
         for region, day in late:
-            groups.append((region, day, release, draw(st.integers(1, 4))))
+            sources = [
+                index
+                for index, group in enumerate(groups)
+                if (group.region, group.day) == (region, day)
+                and group.arrival < release
+                and left.get(index, 0) > 0
+            ]
+            n = draw(st.integers(1, 4))
+            if replacements and sources and draw(st.booleans()):
+                source = draw(st.sampled_from(sources))
+                withdrawn = draw(st.integers(1, left[source]))
+                left[source] -= withdrawn
+                groups.append(Group(region, day, release, -withdrawn, source))
+                n = draw(st.integers(1, 20))
+            left[len(groups)] = n
+            groups.append(Group(region, day, release, n))
         for index, region in enumerate(regions):
             if (release == 1 and index == 0) or draw(st.booleans()):
                 day = FIRST_DAY + dt.timedelta(weeks=4 * (release - 1))
                 n = draw(st.one_of(st.integers(5, 20), st.integers(1, 4)))
                 days.append((region, day))
-                groups.append((region, day, release, n))
-    rows = [
-        (item, region, day, arrival, n, draw(positives(n)))
-        for item in items
-        for region, day, arrival, n in groups
-    ]
+                left[len(groups)] = n
+                groups.append(Group(region, day, release, n))
+    rows = []
+    for item in items:
+        kept: dict[int, tuple[int, int]] = {}
+        """Per group, its positive and not-positive respondents not yet withdrawn."""
+        for index, group in enumerate(groups):
+            if group.source is None:
+                k = draw(positives(group.n))
+                kept[index] = (k, group.n - k)
+                rows.append((item, group.region, group.day, group.arrival, group.n, k, None))
+                continue
+            withdrawn = -group.n
+            k_left, g_left = kept[group.source]
+            k = draw(st.integers(max(0, withdrawn - g_left), min(withdrawn, k_left)))
+            kept[group.source] = (k_left - k, g_left - (withdrawn - k))
+            source_arrival = groups[group.source].arrival
+            rows.append((item, group.region, group.day, group.arrival, group.n, -k, source_arrival))
     return History(cells_frame(rows), n_releases, draw(policies()))
 
 
@@ -169,10 +214,11 @@ def audited_members(
     where = str(record["table_name"])
     as_of = release if record.get("as_of_release") is None else int(record["as_of_release"])
     if where == "underlying_cell":
+        keys = ("item", "region", "training_day", "arrival", WITHDRAWN_FROM)
         members = tuple(
             index
             for index, cell in enumerate(attacker.cells)
-            if all(cell[k] == record[k] for k in ("item", "region", "training_day", "arrival"))
+            if all(cell[k] == record.get(k) for k in keys)
         )
         assert len(members) == 1, record
         return members
@@ -195,7 +241,11 @@ def audited_members(
     if where.endswith(" batch"):
         table = where.removesuffix(" batch")
         members = row_members(attacker, table, record, release)
-        return tuple(i for i in members if attacker.cells[i]["arrival"] == record["arrival"])
+        return tuple(
+            i
+            for i in members
+            if attacker.cells[i]["arrival"] == record["arrival"] and not attacker.withdrawal(i)
+        )
     assert where in TABLE_KEYS, record
     return row_members(attacker, where, record, as_of)
 
@@ -279,6 +329,8 @@ def test_every_release_of_a_history_agrees_with_a_plain_exact_audit_of_all_relea
     integer program over the whole history finds, and no protected count is narrowed."""
     published = publish(history)
     event(f"{len(published)} of {history.releases} releases published")
+    withdrawals = history.cells.filter(pl.col(WITHDRAWN_FROM).is_not_null())
+    event("a file replaced" if withdrawals.height else "no file replaced")
     for number in range(1, len(published) + 1):
         check_release(history, published, number)
 

@@ -4,6 +4,7 @@ run asked for on demand processes the drop folder."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import signal
@@ -23,6 +24,7 @@ from tests.e2e import COMMAND, query, reflect_eval
 
 pytestmark = pytest.mark.e2e
 PREFECT = str(Path(sys.executable).parent / "prefect")
+TEST_RUN_FOLDERS = {".hypothesis", ".pytest_cache"}
 
 
 def wait_for(check, *, seconds: float, what: str) -> None:
@@ -171,13 +173,15 @@ def test_a_served_deployment_runs_on_demand(tmp_path: Path, server_env: dict[str
     assert regions["region"].to_list() == sorted({f.parent.name for f in drop.files})
 
 
-def test_a_worker_runs_the_deployment_that_prefect_yaml_declares(
+def test_workers_prepare_each_region_and_one_run_writes_the_warehouse(
     tmp_path: Path, server_env: dict[str, str]
 ):
     """`prefect deploy` from prefect.yaml onto a real server, a real worker process on the work
-    pool, a run asked for through the API: the dropped files are ingested and published."""
+    pool, a run asked for through the API: each region is prepared by a run of its own on the
+    worker, the asking run records and publishes them all. Then, with no worker left, a region
+    nobody prepares is named and its file waits in the drop folder; nothing is lost."""
     root = Path(__file__).resolve().parents[1]
-    drop = write_drop(tmp_path, n_regions=1, n_training_days=1)
+    drop = write_drop(tmp_path, n_regions=2, n_training_days=1)
     env = server_env | {
         "REFLECT_EVAL_PROJECT": str(root),
         "REFLECT_EVAL_CONFIG": str(drop.config_path),
@@ -188,17 +192,21 @@ def test_a_worker_runs_the_deployment_that_prefect_yaml_declares(
             [PREFECT, *args], env=env, cwd=cwd, capture_output=True, text=True, check=False
         )
 
-    before = sorted(p.name for p in root.iterdir())
+    def listing() -> list[str]:
+        """The checkout's top level, but for what tests on other workers may be creating."""
+        return sorted(p.name for p in root.iterdir() if p.name not in TEST_RUN_FOLDERS)
+
+    before = listing()
     pool = prefect("work-pool", "create", "reflect-eval", "--type", "process")
     assert pool.returncode == 0, pool.stdout + pool.stderr
     deployed = prefect("--no-prompt", "deploy", "--all", cwd=root)
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-    assert sorted(p.name for p in root.iterdir()) == before, "deploying writes nothing here"
-    asked = prefect("deployment", "run", "reflect-eval-ingest/reflect-eval-pool")
+    assert listing() == before, "deploying writes nothing here"
+    asked = prefect("deployment", "run", "reflect-eval-ingest-by-region/reflect-eval-by-region")
     assert asked.returncode == 0, asked.stdout + asked.stderr
     with (tmp_path / "worker.log").open("w") as log:
         worker = subprocess.Popen(
-            [PREFECT, "worker", "start", "--pool", "reflect-eval", "--run-once"],
+            [PREFECT, "worker", "start", "--pool", "reflect-eval"],
             env=env,
             cwd=tmp_path,
             stdout=log,
@@ -207,8 +215,37 @@ def test_a_worker_runs_the_deployment_that_prefect_yaml_declares(
         )
     published = tmp_path / "warehouse" / "published.duckdb"
     try:
-        wait_for(published.exists, seconds=240, what="the worker's run to publish")
+        wait_for(published.exists, seconds=300, what="the by-region run to publish")
     finally:
         stop(worker)
     assert all((f.parent / "processed" / f.name).exists() for f in drop.files)
-    assert query(published, "select count(*) as n from outcomes_by_region")["n"][0] > 0
+    regions = sorted({f.parent.name for f in drop.files})
+    published_regions = query(published, "select distinct region from outcomes_by_region")
+    assert sorted(published_regions["region"].to_list()) == regions
+    listed = prefect("flow-run", "ls", "--flow-name", "reflect-eval-prepare-region", "-o", "json")
+    runs = {run["name"]: run["state_type"] for run in json.loads(listed.stdout)}
+    assert runs == {f"prepare {region}": "COMPLETED" for region in regions}, listed.stdout
+    assert list((tmp_path / "warehouse" / "staging").iterdir()) == [], "staged files cleared"
+
+    late = drop.files[0].parent / "late.csv"
+    late.write_bytes((drop.files[0].parent / "processed" / drop.files[0].name).read_bytes())
+    unattended = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from flows.by_region import ingest_drop_by_region as run; "
+            "summary = run(sys.argv[1], wait_seconds=3); print(*summary.notes, sep='\\n')",
+            str(drop.config_path),
+        ],
+        env=env | {"PREFECT_LOGGING_LEVEL": "WARNING"},
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert unattended.returncode == 0, unattended.stdout + unattended.stderr
+    assert f"{late.parent.name}: not prepared (its worker run did not finish in time)" in (
+        unattended.stdout
+    ), unattended.stdout
+    assert late.exists(), "a file nobody prepared waits in the drop folder"
+    assert list((tmp_path / "warehouse" / "staging").iterdir()) == []

@@ -249,8 +249,15 @@ def _ledger(prepared: Prepared, status: str, target: Path, **counts: Any) -> Sub
     )
 
 
-def record(con: duckdb.DuckDBPyConnection, prepared: Prepared, config: Config) -> FileOutcome:
-    """Write the file's rows and ledger entry in one transaction, then move it out of the way."""
+def record(
+    con: duckdb.DuckDBPyConnection,
+    prepared: Prepared,
+    config: Config,
+    *,
+    replaces: tuple[int, ...] = (),
+) -> FileOutcome:
+    """Write the file's rows and ledger entry in one transaction, then move it out of the way.
+    An ingested file `replaces` those earlier submissions (`transforms.replace`)."""
     dropped = prepared.dropped
     region = config.regions.get(dropped.region)
     if prepared.problems:
@@ -280,7 +287,7 @@ def record(con: duckdb.DuckDBPyConnection, prepared: Prepared, config: Config) -
         )
 
     assert prepared.data is not None
-    data, n_earlier = without_repeats(con, dropped.region, prepared.data)
+    data, n_earlier = without_repeats(con, dropped.region, prepared.data, replacing=replaces)
     n_repeated = prepared.n_repeated + n_earlier
     record_submission(
         con,
@@ -295,6 +302,7 @@ def record(con: duckdb.DuckDBPyConnection, prepared: Prepared, config: Config) -
             n_words_held_back=data.n_words_held_back,
         ),
         data,
+        replaces=replaces,
     )
     file_away(dropped, target)
     return FileOutcome(

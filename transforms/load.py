@@ -5,7 +5,7 @@ Each file is written in one transaction, so a failure leaves earlier files exact
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -25,6 +25,7 @@ RESTRICTED_TABLES = (
     "release_figures",
     "release_audit",
     "response_keys",
+    "replacements",
 )
 
 
@@ -78,8 +79,12 @@ def _owner_only(path: Path) -> None:
             os.chmod(file, 0o600)
 
 
+RESTRICTED_MACROS = ("included_submissions",)
+"""Table macros over the restricted tables, made (again) with them."""
+
+
 def create_restricted_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for table in RESTRICTED_TABLES:
+    for table in (*RESTRICTED_TABLES, *RESTRICTED_MACROS):
         con.execute(sql(table))
 
 
@@ -97,8 +102,13 @@ def record_submission(
     con: duckdb.DuckDBPyConnection,
     record: SubmissionRecord,
     data: Deidentified | None = None,
+    *,
+    replaces: Sequence[int] = (),
 ) -> int:
-    """Write the ledger row and, for an ingested file, its de-identified rows: all or nothing."""
+    """Write the ledger row and, for an ingested file, its de-identified rows: all or nothing.
+    A corrected file `replaces` earlier submissions in the same transaction: they are noted as
+    replaced (their responses stay, for the release history), and their response keys and
+    free-text words go, so the corrected file's responses count and its words stand alone."""
     incoming = {"incoming_responses": data.answers, "incoming_words": data.words} if data else {}
     if data is not None and data.keys is not None:
         incoming["incoming_keys"] = data.keys
@@ -111,6 +121,8 @@ def record_submission(
             if data is not None:
                 con.execute(_INSERT_RESPONSES, [submission_id, record.region])
                 con.execute(_INSERT_WORDS, [submission_id, record.region])
+                if replaces:
+                    _withdraw(con, submission_id, replaces)
                 if "incoming_keys" in incoming:
                     con.execute(_INSERT_KEYS, [record.region, submission_id])
             con.execute("commit")
@@ -121,6 +133,20 @@ def record_submission(
         for name in incoming:
             con.unregister(name)
     return submission_id
+
+
+def _withdraw(con: duckdb.DuckDBPyConnection, replacement: int, replaced: Sequence[int]) -> None:
+    ids = list(replaced)
+    con.execute("delete from response_keys where list_contains(?, submission_id)", [ids])
+    con.execute("delete from free_text_words where list_contains(?, submission_id)", [ids])
+    con.execute(
+        "insert into replacements select unnest(?::integer[]), ?, ?",
+        [ids, replacement, datetime.now(UTC)],
+    )
+
+
+def replaced_submissions(con: duckdb.DuckDBPyConnection) -> set[int]:
+    return {row[0] for row in con.execute("select replaced from replacements").fetchall()}
 
 
 def _ledger_row(record: SubmissionRecord) -> list[object]:
@@ -142,17 +168,23 @@ def _ledger_row(record: SubmissionRecord) -> list[object]:
 
 
 def without_repeats(
-    con: duckdb.DuckDBPyConnection, region: str, data: Deidentified
+    con: duckdb.DuckDBPyConnection,
+    region: str,
+    data: Deidentified,
+    *,
+    replacing: Sequence[int] = (),
 ) -> tuple[Deidentified, int]:
-    """Leave out responses whose keyed id this region already sent in an earlier export."""
+    """Leave out responses whose keyed id this region already sent in an earlier export (not
+    one this file replaces: its responses are withdrawn)."""
     if data.keys is None or data.keys.is_empty():
         return data, 0
     con.register("incoming_keys", data.keys)
     try:
         repeated = con.sql(
             "select k.response_no from incoming_keys k "
-            "semi join response_keys s on s.key_hash = k.key_hash and s.region = $region",
-            params={"region": region},
+            "semi join response_keys s on s.key_hash = k.key_hash and s.region = $region "
+            "and not list_contains($replacing, s.submission_id)",
+            params={"region": region, "replacing": list(replacing)},
         ).pl()
     finally:
         con.unregister("incoming_keys")

@@ -178,7 +178,8 @@ def publish_release(
         participation=participation.tables[PARTICIPATION.name],
     )
     [(n_submissions,)] = con.execute(
-        "select count(*) from submissions where status = 'ingested'"
+        "select count(*) from submissions where status = 'ingested' "
+        "and submission_id not in (select replaced from replacements)"
     ).fetchall()
     release = new_release(
         previous, instrument, min_cell=policy.min_cell, n_submissions=n_submissions

@@ -21,7 +21,11 @@ from transforms.run_lock import holder
 _FIRST_PROBLEM = re.compile(r"^- (row \d+(?:, column '[^'\n]*')?)", re.MULTILINE)
 
 _DAYS = """
-with days as (
+with replaced as (
+    {replaced}
+),
+
+days as (
     select submission_id, training_day, count(distinct response_no) as n_responses,
     from responses
     group by all
@@ -33,7 +37,15 @@ final as (
         days.training_day,
         count(*)::bigint as n_files,
         count(*) filter (where submissions.status = 'ingested')::bigint as n_ingested,
-        coalesce(sum(days.n_responses), 0)::bigint as n_responses,
+        count(*) filter (
+            where submissions.submission_id in (select replaced from replaced)
+        )::bigint as n_replaced,
+        coalesce(
+            sum(days.n_responses) filter (
+                where submissions.submission_id not in (select replaced from replaced)
+            ),
+            0
+        )::bigint as n_responses,
         coalesce(sum(submissions.n_repeated), 0)::bigint as n_repeated,
         bool_and(submissions.submission_id <= $included) as in_last_release,
     from submissions
@@ -77,6 +89,17 @@ def status(config: Config) -> Status:
         return base
 
 
+def _days_query(present: set[str]) -> str:
+    """Per region and training day; files a corrected file replaced count as files, not their
+    responses (a warehouse from before replacements has none)."""
+    replaced = (
+        "select replaced from replacements"
+        if "replacements" in present
+        else "select null::integer as replaced where false"
+    )
+    return _DAYS.format(replaced=replaced)
+
+
 def _from_warehouse(con: duckdb.DuckDBPyConnection, base: Status) -> Status:
     present = {name for (name,) in con.execute("select table_name from duckdb_tables()").fetchall()}
     if not {"submissions", "responses"} <= present:
@@ -93,7 +116,7 @@ def _from_warehouse(con: duckdb.DuckDBPyConnection, base: Status) -> Status:
             last = {"release_no": number, "published_at": published.isoformat(), "policy": policy}
     days = [
         {**row, "training_day": row["training_day"].isoformat()}
-        for row in con.sql(_DAYS, params={"included": included}).pl().to_dicts()
+        for row in con.sql(_days_query(present), params={"included": included}).pl().to_dicts()
     ]
     rejected = [
         {
@@ -147,13 +170,14 @@ def render(state: Status) -> str:
     )
     lines.append("")
     lines.append(
-        "region | training day | files | ingested | responses | repeated | in last release"
+        "region | training day | files | ingested | responses | repeated | in last release "
+        "| replaced"
     )
     for day in state.days:
         included = "yes" if day["in_last_release"] else "not yet"
         lines.append(
             f"{day['region']} | {day['training_day']} | {day['n_files']} | {day['n_ingested']} | "
-            f"{day['n_responses']} | {day['n_repeated']} | {included}"
+            f"{day['n_responses']} | {day['n_repeated']} | {included} | {day['n_replaced']}"
         )
     if not state.days:
         lines.append("(nothing ingested yet)")

@@ -167,8 +167,14 @@ class ItemModel:
         k: np.ndarray,
         families: list[Family],
         release_no: int,
+        *,
+        sources: np.ndarray | None = None,
     ) -> None:
+        """`n` and `k` are each cell's true counts (negative for a withdrawal cell); `sources`,
+        per cell, the cell a withdrawal cell withdraws from (-1: an ordinary cell)."""
         self.arrivals = arrivals
+        self.sources = np.full(len(arrivals), -1, dtype=np.int64) if sources is None else sources
+        self.withdrawal = self.sources >= 0
         self.families = families
         self.release_no = release_no
         self.true = {BOTH: n, POSITIVE: k, NEGATIVE: n - k}
@@ -280,26 +286,49 @@ class ItemModel:
         """Per witness, whether it agrees with every family's figure of its whole row, for all
         of them at once: a family's change is the witness's changes summed over its cells, and
         a family it leaves unchanged stands at the truth, which every figure allows."""
-        rows, cells, dk, dn = [], [], [], []
+        rows, cells, dk, dg = [], [], [], []
         for number, witness in enumerate(witnesses):
             for cell, (up_k, up_g) in (witness or {}).items():
                 rows.append(number)
                 cells.append(cell)
                 dk.append(up_k)
-                dn.append(up_k + up_g)
+                dg.append(up_g)
         agrees = np.ones(len(witnesses), dtype=bool)
         if not rows:
             return agrees
         shape = (len(witnesses), self.n_cells)
         members = self._membership()
         lo_n, hi_n, lo_k, hi_k = self._whole_bounds()
+        dn = np.add(dk, dg)
         for values, lo, hi in ((dn, lo_n, hi_n), (dk, lo_k, hi_k)):
             change = (sparse.csr_array((values, (rows, cells)), shape=shape) @ members).tocoo()
             moved = change.data != 0
             witness, family, delta = change.row[moved], change.col[moved], change.data[moved]
             outside = (delta < lo[family] - EPS) | (delta > hi[family] + EPS)
             agrees[witness[outside]] = False
+        links, truths = self._links()
+        if links.shape[1]:  # a withdrawal added since may leave too little to withdraw from
+            for values, truth in zip((dk, dg), truths, strict=True):
+                change = (sparse.csr_array((values, (rows, cells)), shape=shape) @ links).tocoo()
+                below = truth[change.col] + change.data < -EPS
+                agrees[change.row[below]] = False
         return agrees
+
+    def _links(self) -> tuple[sparse.csr_array, tuple[np.ndarray, ...]]:
+        """Cells x cells withdrawn from: 1 for the source and each of its withdrawals; and per
+        source, what it and its withdrawals hold together (positive, not positive)."""
+        groups = [[source, *withdrawals] for source, withdrawals in self._withdrawn_from().items()]
+        cells = [c for group in groups for c in group]
+        columns = [j for j, group in enumerate(groups) for _ in group]
+        matrix = sparse.csr_array(
+            (np.ones(len(cells), dtype=np.int64), (cells, columns)),
+            shape=(self.n_cells, len(groups)),
+        )
+        totals = tuple(
+            np.array([self.true[m][group].sum() for group in groups], dtype=np.int64)
+            for m in (POSITIVE, NEGATIVE)
+        )
+        return matrix, totals
 
     def _membership(self) -> sparse.csr_array:
         """Cells x families: 1 where the family's row holds the cell."""
@@ -331,8 +360,7 @@ class ItemModel:
     ) -> Witness | None:
         if agrees:
             return witness
-        columns, signs = self._objective_of(cells, measure)
-        truth = int(self.true[measure][list(cells)].sum())
+        columns, signs, truth = self._signed(cells, measure)
         if end is None or not len(columns):
             return None
         return self._nearest(columns, signs, end - truth)
@@ -411,8 +439,9 @@ class ItemModel:
     def _cell_columns(self) -> tuple[list[float], list[float]]:
         """Each cell's positive and not-positive differences as terms over its columns: none
         when both counts are pinned, two when its n or its positive count is (the other
-        difference follows), four otherwise. Returns the columns' bounds (the counts stay
-        between 0 and what the truth allows)."""
+        difference follows), four otherwise. Returns the columns' bounds: an ordinary cell's
+        counts stay at 0 or above; a withdrawal cell's (negative) counts at 0 or below, and no
+        lower than the cell it withdraws from allows (rows of `_build`)."""
         n_pinned, k_pinned = self._pinned(BOTH), self._pinned(POSITIVE)
         k_true = self.true[POSITIVE]
         g_true = self.true[NEGATIVE]
@@ -425,23 +454,28 @@ class ItemModel:
         for cell in range(self.n_cells):
             a = len(lower)
             k, g = float(k_true[cell]), float(g_true[cell])
+            withdrawal = bool(self.withdrawal[cell])
+            # up, down: an ordinary count can rise freely and fall to 0; a withdrawal's the
+            # other way round
+            k_room = [-k, INF] if withdrawal else [INF, k]
+            g_room = [-g, INF] if withdrawal else [INF, g]
             if n_pinned[cell] and k_pinned[cell]:
                 self._k_terms.append([])
                 self._g_terms.append([])
             elif n_pinned[cell]:
                 lower += [0.0, 0.0]
-                upper += [g, k]
+                upper += [min(k_room[0], g_room[1]), min(k_room[1], g_room[0])]
                 self._k_terms.append([(a, 1.0), (a + 1, -1.0)])
                 self._g_terms.append([(a, -1.0), (a + 1, 1.0)])
             elif k_pinned[cell]:
                 lower += [0.0, 0.0]
-                upper += [INF, g]
+                upper += g_room
                 self._k_terms.append([])
                 self._g_terms.append([(a, 1.0), (a + 1, -1.0)])
                 self._holds_someone.append(cell)
             else:
                 lower += [0.0, 0.0, 0.0, 0.0]
-                upper += [INF, k, INF, g]
+                upper += [*k_room, *g_room]
                 self._k_terms.append([(a, 1.0), (a + 1, -1.0)])
                 self._g_terms.append([(a + 2, 1.0), (a + 3, -1.0)])
                 self._holds_someone.append(cell)
@@ -458,6 +492,13 @@ class ItemModel:
                 self._column_cell[column] = cell
                 self._column_g[column] = int(value)
         return lower, upper
+
+    def _withdrawn_from(self) -> dict[int, list[int]]:
+        """Per cell that withdrawals draw on, those withdrawal cells."""
+        found: dict[int, list[int]] = {}
+        for cell in np.flatnonzero(self.withdrawal):
+            found.setdefault(int(self.sources[cell]), []).append(int(cell))
+        return found
 
     def _terms(self, cell: int, measure: str) -> list[tuple[int, float]]:
         if measure == POSITIVE:
@@ -489,7 +530,18 @@ class ItemModel:
             row_hi.append(hi)
 
         for cell in self._holds_someone:
-            row(self._n_terms[cell], 1.0 - float(n_true[cell]), INF)
+            if self.withdrawal[cell]:  # withdraws someone: n <= -1
+                row(self._n_terms[cell], -INF, -1.0 - float(n_true[cell]))
+            else:
+                row(self._n_terms[cell], 1.0 - float(n_true[cell]), INF)
+        for source, withdrawals in self._withdrawn_from().items():
+            # no more withdrawn, answer by answer, than the source cell holds
+            for measure in (POSITIVE, NEGATIVE):
+                members = [source, *withdrawals]
+                terms = _combined(*(self._terms(c, measure) for c in members))
+                if terms:
+                    truth = float(self.true[measure][members].sum())
+                    row(terms, -truth, INF)
         self._whole: list[tuple[int, int]] = []
         """Per family, the columns of its whole row (respondents, positives); -1: none."""
         self._whole_earlier: list[list[float]] = []
@@ -591,8 +643,7 @@ class ItemModel:
             assert hi is not None, "a positive count under a published total is bounded"
             binding = None if known.binding is None else known.binding | family
             return Known(Interval(total - hi, total - lo), known.high, known.low, binding)  # type: ignore[arg-type]
-        columns, signs = self._objective_of(quantity.cells, quantity.measure)
-        truth = int(self.true[quantity.measure][list(quantity.cells)].sum())
+        columns, signs, truth = self._signed(quantity.cells, quantity.measure)
         if not len(columns):
             return Known(Interval(truth, truth), {}, {}, frozenset())
         low = self._end(columns, signs, 1.0, sparse=sparse)
@@ -615,6 +666,8 @@ class ItemModel:
         if quantity.measure != NEGATIVE:
             return None
         cells = quantity.cells
+        if len(cells) == 1 and self.withdrawal[cells[0]]:
+            return None
         for family in self.families_of[cells[0]]:
             of = self.families[family]
             m = len(cells)
@@ -626,6 +679,16 @@ class ItemModel:
                 positive = Quantity(cells, POSITIVE)
                 return int(bounds_of(figure, BOTH)[0]), positive, current  # type: ignore[arg-type]
         return None
+
+    def _signed(self, cells: Sequence[int], measure: str) -> tuple[np.ndarray, np.ndarray, int]:
+        """A quantity as an objective over the columns, and its true value. A withdrawal cell
+        on its own is asked about as the group of respondents it withdraws: its counts
+        negated, which are never below zero."""
+        columns, signs = self._objective_of(cells, measure)
+        truth = int(self.true[measure][list(cells)].sum())
+        if len(cells) == 1 and self.withdrawal[cells[0]]:
+            return columns, -signs, -truth
+        return columns, signs, truth
 
     def _objective_of(self, cells: Sequence[int], measure: str) -> tuple[np.ndarray, np.ndarray]:
         weights: dict[int, float] = {}
@@ -740,12 +803,10 @@ class ItemModel:
             )
 
 
-def _combined(
-    first: list[tuple[int, float]], second: list[tuple[int, float]]
-) -> list[tuple[int, float]]:
-    """The sum of two linear terms, without the columns that cancel."""
+def _combined(*terms: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """The sum of linear terms, without the columns that cancel."""
     weights: dict[int, float] = {}
-    for column, value in (*first, *second):
+    for column, value in itertools.chain(*terms):
         weights[column] = weights.get(column, 0.0) + value
     return [(c, v) for c, v in sorted(weights.items()) if v]
 

@@ -56,7 +56,7 @@ from transforms.privacy.audit import (
 )
 from transforms.privacy.history import earlier_figures
 from transforms.privacy.policy import Policy
-from transforms.privacy.tables import CELL_KEYS, Table
+from transforms.privacy.tables import CELL_KEYS, WITHDRAWN_FROM, Table
 
 SHOWN, COUNT_WITHHELD, ALL_WITHHELD = 0, 1, 2
 HISTORY_SCHEMA = {
@@ -85,6 +85,7 @@ AUDIT_SCHEMA = {
     "as_of_release": pl.Int64,
     "witness_lo": pl.Utf8,
     "witness_hi": pl.Utf8,
+    "withdrawn_from": pl.Int64,
 }
 UNDERLYING = "underlying_cell"
 SAME_DATE = "everyone on a training day"
@@ -195,6 +196,8 @@ def protect(
     taken over instead of solved again (without it every interval is solved). `withhold` names
     rows (table, region, training_day) to withhold whole, as cover, for what their figures
     would reveal of another table's counts (see `transforms.participation`)."""
+    if WITHDRAWN_FROM not in cells.columns:
+        cells = cells.with_columns(pl.lit(None, pl.Int64).alias(WITHDRAWN_FROM))
     cells = cells.sort("item", *CELL_KEYS, nulls_last=True)
     history = history if history is not None else pl.DataFrame(schema=HISTORY_SCHEMA)
     earlier = earlier_figures(cells, tables, history.cast(HISTORY_SCHEMA))
@@ -306,8 +309,29 @@ def _model(
             rows.append(row)
     for lead in leads.values():
         families[lead.family].current = _figure(policy.rounding, lead)
-    attacker = ItemModel(arrivals, n, k, families, release_no)
+    attacker = ItemModel(arrivals, n, k, families, release_no, sources=_sources(item, records))
     return _Item(item, records, rows, attacker, policy.rounding)
+
+
+def _sources(item: str, records: list[dict[str, object]]) -> np.ndarray:
+    """Per cell, the cell a withdrawal cell withdraws respondents from (-1: an ordinary cell)."""
+    ordinary = {
+        (c["region"], c["training_day"], c["arrival"]): i
+        for i, c in enumerate(records)
+        if c[WITHDRAWN_FROM] is None
+    }
+    sources = np.full(len(records), -1, dtype=np.int64)
+    for index, cell in enumerate(records):
+        if cell[WITHDRAWN_FROM] is None:
+            continue
+        source = ordinary.get((cell["region"], cell["training_day"], cell[WITHDRAWN_FROM]))
+        if source is None:
+            raise ValueError(
+                f"item {item}: a withdrawal for region={cell['region']}, training_day="
+                f"{cell['training_day']} names arrival {cell[WITHDRAWN_FROM]}, which has no cell"
+            )
+        sources[index] = source
+    return sources
 
 
 def _tie(lead: _Row, twin: _Row, family: Family, figures: dict[int, list[float]]) -> None:
@@ -360,12 +384,12 @@ def _carry(model: _Item, records: list[dict[str, object]]) -> None:
     since: this release must not give it away either."""
     by_key = {(row.table.name, *_padded(row.table, row.key)): row for row in model.rows}
     cell_of = {
-        (cell["region"], cell["training_day"], cell["arrival"]): index
+        (cell["region"], cell["training_day"], cell["arrival"], cell[WITHDRAWN_FROM]): index
         for index, cell in enumerate(model.cells)
     }
     written_as = {
-        (region, None if day is None else str(day), arrival): index
-        for (region, day, arrival), index in cell_of.items()
+        (region, None if day is None else str(day), arrival, source): index
+        for (region, day, arrival, source), index in cell_of.items()
     }
     entries = {}
     for record in records:
@@ -382,14 +406,26 @@ def _carry(model: _Item, records: list[dict[str, object]]) -> None:
                 audit = Quantity(cells, measure)
                 model.earlier.append(_Quantity(where, key, measure, audit, value, as_of))
         elif where == UNDERLYING:
-            index = cell_of.get((record["region"], record["training_day"], record["arrival"]))
+            index = cell_of.get(
+                (
+                    record["region"],
+                    record["training_day"],
+                    record["arrival"],
+                    record.get(WITHDRAWN_FROM),
+                )
+            )
             if index is None:
                 continue
             cells: tuple[int, ...] = (index,)
         elif row is None:
             continue
         elif where.endswith(" batch"):
-            cells = tuple(i for i in row.cells if model.cells[i]["arrival"] == record["arrival"])
+            cells = tuple(
+                i
+                for i in row.cells
+                if model.cells[i]["arrival"] == record["arrival"]
+                and model.cells[i][WITHDRAWN_FROM] is None
+            )
         else:
             as_of = record.get("as_of_release")
             family = model.model.families[row.family]
@@ -441,7 +477,10 @@ def _write_witness(model: _Item, witness: Witness | None) -> str | None:
     for index, (dk, dg) in sorted(witness.items()):
         cell = model.cells[index]
         day = cell["training_day"]
-        changes.append([cell["region"], None if day is None else str(day), cell["arrival"], dk, dg])
+        change = [cell["region"], None if day is None else str(day), cell["arrival"], dk, dg]
+        if cell[WITHDRAWN_FROM] is not None:
+            change.append(cell[WITHDRAWN_FROM])
+        changes.append(change)
     return json.dumps(changes, separators=(",", ":"))
 
 
@@ -451,8 +490,8 @@ def _read_witness(
     if text is None:
         return None
     witness: Witness = {}
-    for region, day, arrival, dk, dg in json.loads(str(text)):
-        index = written_as.get((region, day, arrival))
+    for region, day, arrival, dk, dg, *source in json.loads(str(text)):
+        index = written_as.get((region, day, arrival, source[0] if source else None))
         if index is None:
             return None
         witness[index] = (int(dk), int(dg))
@@ -610,6 +649,7 @@ def _final_audit(model: _Item, policy: Policy, release_no: int) -> list[tuple[ob
                 quantity.as_of,
                 _write_witness(model, known.low),
                 _write_witness(model, known.high),
+                key.get(WITHDRAWN_FROM),
             )
         )
     return records
@@ -672,6 +712,8 @@ def _add_group_quantities(
     when its own counts are."""
     n = sum(int(model.cells[i]["n_respondents"]) for i in members)
     k = sum(int(model.cells[i]["n_positive"]) for i in members)
+    if n < 0:  # one withdrawal cell: the respondents it withdraws (see ItemModel._signed)
+        n, k = -n, -k
     cells = tuple(sorted(members))
     for measure, value in ((POSITIVE, k), (NEGATIVE, n - k), (BOTH, n)):
         protected = 1 <= n <= policy.min_cell - 1 if measure == BOTH else policy.is_risky(value, n)
@@ -715,10 +757,12 @@ def _rest_of_country(cells: list[dict[str, object]]) -> list[tuple[object, tuple
 
 def _batches(row: _Row, cells: list[dict[str, object]]) -> list[tuple[int, tuple[int, ...]]]:
     """A row's cells split by the release they arrived in, when they arrived in several:
-    consecutive releases of the row differ by exactly such a batch."""
+    consecutive releases of the row differ by exactly such a batch. A withdrawal is no batch
+    of people (its respondents are protected in a cell of their own), so it is left out."""
     arrivals: dict[int, list[int]] = {}
     for index in row.cells:
-        arrivals.setdefault(int(cells[index]["arrival"]), []).append(index)
+        if cells[index][WITHDRAWN_FROM] is None:
+            arrivals.setdefault(int(cells[index]["arrival"]), []).append(index)
     if len(arrivals) < 2:
         return []
     return [(arrival, tuple(members)) for arrival, members in sorted(arrivals.items())]

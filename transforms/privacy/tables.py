@@ -13,7 +13,16 @@ figure is a sum of cells:
 Responses are append-only (a late file adds a new cell; nothing is ever changed or removed),
 so a figure published in release R' stays a true statement about the cells with arrival <= R'
 for ever. That is what makes every earlier release a constraint on this one, and differencing
-("this release minus the last") is exactly what the audit's linear programs can do."""
+("this release minus the last") is exactly what the audit's linear programs can do.
+
+A corrected file that replaces an earlier one keeps that true: the earlier file's respondents
+stay in the cell they arrived in, and the replacement brings a *withdrawal cell*, arriving in
+the release that first includes the replacement, whose counts are those respondents' counts
+negated (`withdrawn_from` names the arrival of the cell they are withdrawn from; NULL for an
+ordinary cell). A row sums its cells as before, so it shows the corrected counts from then on
+while every earlier figure still says what was true when it was published. An attacker knows
+a withdrawal cell withdraws at least one respondent, and no more, answer by answer, than the
+cell it is withdrawn from holds."""
 
 from __future__ import annotations
 
@@ -21,7 +30,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-CELL_KEYS = ("region", "training_day", "arrival")
+CELL_KEYS = ("region", "training_day", "arrival", "withdrawn_from")
+WITHDRAWN_FROM = "withdrawn_from"
 CELL_SCHEMA: dict[str, pl.DataType] = {
     "item": pl.Utf8(),
     "region": pl.Utf8(),
@@ -30,7 +40,8 @@ CELL_SCHEMA: dict[str, pl.DataType] = {
     "n_respondents": pl.Int64(),
     "n_positive": pl.Int64(),
 }
-"""What `protect` is given: one row per cell, its counts true and unsuppressed."""
+"""What `protect` is given: one row per cell, its counts true and unsuppressed; with
+withdrawals, `withdrawn_from` (Int64) too."""
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,8 @@
 -- Unsuppressed participants per underlying cell: region x training day x arrival, a participant
--- being a respondent who answered at least one of the instrument's items. The participation
--- table is a sum of these cells, protected like the outcome tables (transforms/participation.py).
-with included as (
-    select
-        submissions.submission_id,
-        coalesce(
-            (
-                select min(releases.release_no)
-                from releases
-                where releases.max_submission_id >= submissions.submission_id
-            ),
-            $release_no
-        ) as arrival,
-    from submissions
-    where submissions.status = 'ingested'
-),
-
-participants as (
+-- being a respondent who answered at least one of the instrument's items (replaced files
+-- counted out as in included_submissions.sql). The participation table is a sum of these cells,
+-- protected like the outcome tables (transforms/participation.py).
+with participants as (
     select distinct
         responses.submission_id,
         responses.response_no,
@@ -32,12 +18,14 @@ final as (
         participants.region,
         participants.training_day,
         included.arrival::bigint as arrival,
-        count(*)::bigint as n_respondents,
+        included.withdrawn_from::bigint as withdrawn_from,
+        sum(included.sign)::bigint as n_respondents,
         0::bigint as n_positive,
     from participants
-    inner join included on participants.submission_id = included.submission_id
+    inner join included_submissions($release_no) as included
+        on participants.submission_id = included.submission_id
     group by all
 )
 
 select * from final
-order by region, training_day, arrival
+order by region, training_day, arrival, withdrawn_from nulls first

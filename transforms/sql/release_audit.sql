@@ -17,9 +17,12 @@ create table if not exists release_audit (
     as_of_release integer,           -- for a table row: the release whose figure of it this is;
                                      -- a count protected then stays protected in every release
     witness_lo   varchar,            -- an assignment every figure allows that attains each end,
-    witness_hi   varchar             -- as JSON [region, training_day, arrival, positive change,
-                                     -- not-positive change] per changed cell; the next release
-                                     -- takes the interval over when its figures allow both
+    witness_hi   varchar,            -- as JSON [region, training_day, arrival, positive change,
+                                     -- not-positive change(, withdrawn_from)] per changed cell;
+                                     -- the next release takes the interval over when its
+                                     -- figures allow both
+    withdrawn_from integer           -- for a withdrawal cell (a replaced file's respondents):
+                                     -- the arrival of the cell they are withdrawn from
 );
 -- Warehouses made before the windows and witnesses were kept.
 alter table release_audit add column if not exists window_first integer;
@@ -27,3 +30,6 @@ alter table release_audit add column if not exists window_last integer;
 alter table release_audit add column if not exists as_of_release integer;
 alter table release_audit add column if not exists witness_lo varchar;
 alter table release_audit add column if not exists witness_hi varchar;
+
+-- Warehouses made before files could be replaced.
+alter table release_audit add column if not exists withdrawn_from integer;

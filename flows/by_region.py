@@ -20,12 +20,13 @@ from prefect import flow, get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import State
 from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
 from prefect.states import Failed
 
 from flows.ingest import Preparer, RunSummary, ingest_files, prepare_here
 from schemas.config import Config, load_config
 from transforms.drop import DroppedFile, find_new_files, printable
-from transforms.errors import ReflectEvalError
+from transforms.errors import ConfigError, ReflectEvalError
 from transforms.ingest import Prepared
 from transforms.response_keys import load_or_create_secret, secret_path
 from transforms.run_lock import run_lock
@@ -75,19 +76,7 @@ def on_workers(config_path: str, deployment: str, wait_seconds: float) -> Prepar
         load_or_create_secret(secret_path(config.paths.warehouse))  # one key for every worker
         folder = new_run_folder(config.paths.warehouse)
         try:
-            runs = {
-                region: run_deployment(
-                    deployment,
-                    parameters={
-                        "config_path": config_path,
-                        "region": region_token(region),
-                        "run_folder": str(folder),
-                    },
-                    flow_run_name=f"prepare {printable(region)}",
-                    timeout=0,
-                ).id
-                for region in regions
-            }
+            runs = {region: _ask(deployment, config_path, region, folder) for region in regions}
             ended = _wait(runs, wait_seconds)
             prepared: list[Prepared] = []
             notes: list[str] = []
@@ -108,6 +97,27 @@ def on_workers(config_path: str, deployment: str, wait_seconds: float) -> Prepar
             clear(folder)
 
     return prepare
+
+
+def _ask(deployment: str, config_path: str, region: str, folder: Path) -> UUID:
+    """A run of `deployment` for one region, scheduled now; its id."""
+    try:
+        run = run_deployment(
+            deployment,
+            parameters={
+                "config_path": config_path,
+                "region": region_token(region),
+                "run_folder": str(folder),
+            },
+            flow_run_name=f"prepare {printable(region)}",
+            timeout=0,
+        )
+    except ObjectNotFound:
+        raise ConfigError(
+            f"deployment {deployment} is not on the Prefect server: deploy prefect.yaml "
+            "with --all (it declares both deployments)"
+        ) from None
+    return run.id
 
 
 def _wait(runs: dict[str, UUID], wait_seconds: float) -> dict[str, State]:

@@ -18,7 +18,7 @@ from schemas.config import Config, load_config
 from schemas.instrument import load_instrument
 from transforms.drop import DroppedFile, find_new_files
 from transforms.errors import PublishError, ReflectEvalError
-from transforms.ingest import FileOutcome, Prepared, prepare_safely, record_safely
+from transforms.ingest import FileOutcome, Prepared, prepare_many_safely, record_safely
 from transforms.load import create_restricted_tables, open_warehouse
 from transforms.privacy import lowerings
 from transforms.release import ReleaseSummary, ensure_report, needs_release, publish_release
@@ -57,11 +57,12 @@ def find_files(config: Config) -> tuple[list[DroppedFile], list[str]]:
 
 @task(cache_policy=NO_CACHE)
 def prepare_batch(batch: list[DroppedFile], config: Config) -> list[Prepared]:
-    """Read, validate and de-identify a batch of files (no writes but the response key)."""
+    """Read, validate and de-identify a batch of files, their rows checked together (no writes
+    but the response key)."""
     instrument = load_instrument(config.instrument)
     # Loaded here, never passed as a task parameter: Prefect records those.
     secret = load_or_create_secret(secret_path(config.paths.warehouse))
-    return [prepare_safely(dropped, config, instrument, secret=secret) for dropped in batch]
+    return prepare_many_safely(batch, config, instrument, secret=secret)
 
 
 @task(cache_policy=NO_CACHE)

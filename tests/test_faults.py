@@ -107,7 +107,7 @@ def killed_run(drop: PlantedDrop, home: Path, module: str, name: str, after: int
 @pytest.mark.parametrize(
     ("step", "module", "name", "after"),
     [
-        ("reading the late file", "transforms.ingest", "prepare", 1),
+        ("reading the late file", "transforms.ingest", "prepare_many", 1),
         ("loading the late file, its transaction open", "transforms.load", "_ledger_row", 1),
         ("publishing: release 2 recorded, not in place", "transforms.release", "put_in_place", 1),
         ("writing the report of release 2", "transforms.release", "write_report", 1),

@@ -234,7 +234,9 @@ def test_workers_prepare_each_region_and_one_run_writes_the_warehouse(
             sys.executable,
             "-c",
             "import sys; from flows.by_region import ingest_drop_by_region as run; "
-            "summary = run(sys.argv[1], wait_seconds=3); print(*summary.notes, sep='\\n')",
+            "summary = run(sys.argv[1], wait_seconds=3); print(*summary.notes, sep='\\n'); "
+            "missing = run(sys.argv[1], prepare_deployment='nowhere/none', return_state=True); "
+            "print(missing.name, missing.message)",
             str(drop.config_path),
         ],
         env=env | {"PREFECT_LOGGING_LEVEL": "WARNING"},
@@ -247,5 +249,6 @@ def test_workers_prepare_each_region_and_one_run_writes_the_warehouse(
     assert f"{late.parent.name}: not prepared (its worker run did not finish in time)" in (
         unattended.stdout
     ), unattended.stdout
+    assert "Failed deployment nowhere/none is not on the Prefect server" in unattended.stdout
     assert late.exists(), "a file nobody prepared waits in the drop folder"
     assert list((tmp_path / "warehouse" / "staging").iterdir()) == []

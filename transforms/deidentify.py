@@ -5,6 +5,7 @@ columns) is dropped here and reported by column name only."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -13,7 +14,7 @@ from schemas.instrument import Instrument
 from schemas.stages import Answers, Words
 from transforms.likert import answer_code
 from transforms.scrub import words
-from transforms.validate import TRAINING_DAY
+from transforms.validate import FILE, TRAINING_DAY
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,24 @@ class Deidentified:
 
 def deidentify(rows: pl.DataFrame, instrument: Instrument) -> Deidentified:
     """Turn validated rows into de-identified long tables; no other column survives."""
+    marked = rows.with_columns(pl.lit(0, pl.Int32).alias(FILE))
+    return deidentify_files(marked, instrument, files=[0])[0]
+
+
+def deidentify_files(
+    rows: pl.DataFrame, instrument: Instrument, *, files: Sequence[int]
+) -> dict[int, Deidentified]:
+    """`deidentify` for the rows of many files at once (`FILE` says whose each row is), each
+    file's respondents numbered from 1 as if it were alone; per file of `files` (one with no
+    rows has none)."""
     declared = {TRAINING_DAY, *instrument.item_ids}
-    dropped = tuple(c for c in rows.columns if c not in declared and not c.startswith("__"))
-    keys = ["response_no", TRAINING_DAY]
+    dropped = tuple(
+        c for c in rows.columns if c not in declared and not c.startswith("__") and c != FILE
+    )
+    keys = [FILE, "response_no", TRAINING_DAY]
     coded = rows.select(
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int32).alias("response_no"),
+        pl.col(FILE),
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(FILE).alias("response_no"),
         pl.col(TRAINING_DAY).str.strptime(pl.Date, "%Y-%m-%d"),
         *(answer_code(pl.col(item), instrument).alias(item) for item in instrument.likert_items),
         *(pl.col(item) for item in instrument.free_text_items),
@@ -46,19 +60,35 @@ def deidentify(rows: pl.DataFrame, instrument: Instrument) -> Deidentified:
             index=keys, on=list(instrument.likert_items), variable_name="item", value_name="answer"
         )
         .drop_nulls("answer")
-        .sort(keys)
+        .sort(keys, maintain_order=True)
     )
     scrubbed = {item: words(coded, item, keys) for item in instrument.free_text_items}
     free_text = [s.words.with_columns(pl.lit(item).alias("item")) for item, s in scrubbed.items()]
     kept_words = (
         pl.concat(free_text).select(*keys, "item", "word")
         if free_text
-        else pl.DataFrame(schema=Words.empty_schema())
+        else pl.DataFrame(schema={FILE: pl.Int32(), **Words.empty_schema()})
     )
-    return Deidentified(
-        answers=Answers.validate(answers),
-        words=Words.validate(kept_words),
-        n_responses=coded.height,
-        dropped_columns=dropped,
-        n_words_held_back=sum(s.n_held_back for s in scrubbed.values()),
+    Answers.validate(answers.drop(FILE))
+    Words.validate(kept_words.drop(FILE))
+    held_back = (
+        pl.concat([s.held_back.select(FILE) for s in scrubbed.values()])
+        if scrubbed
+        else pl.DataFrame(schema={FILE: pl.Int32()})
     )
+    counts = dict(coded.group_by(FILE).len().iter_rows())
+    answers_of = answers.partition_by(FILE, as_dict=True, include_key=False)
+    words_of = kept_words.partition_by(FILE, as_dict=True, include_key=False)
+    held_of = dict(held_back.group_by(FILE).len().iter_rows())
+    empty_answers = answers.drop(FILE).clear()
+    empty_words = kept_words.drop(FILE).clear()
+    return {
+        int(file): Deidentified(
+            answers=answers_of.get((file,), empty_answers),
+            words=words_of.get((file,), empty_words),
+            n_responses=int(counts.get(file, 0)),
+            dropped_columns=dropped,
+            n_words_held_back=int(held_of.get(file, 0)),
+        )
+        for file in files
+    }

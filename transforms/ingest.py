@@ -15,7 +15,7 @@ import polars as pl
 
 from schemas.config import Config
 from schemas.instrument import Instrument
-from transforms.deidentify import Deidentified, deidentify
+from transforms.deidentify import Deidentified, deidentify, deidentify_files
 from transforms.drop import (
     PROCESSED,
     REJECTED,
@@ -27,12 +27,18 @@ from transforms.drop import (
 )
 from transforms.errors import ConfigError
 from transforms.load import SubmissionRecord, find_ingested, record_submission, without_repeats
-from transforms.mapping import KEY, map_export, name_columns
+from transforms.mapping import KEY, Mapped, map_export, name_columns
 from transforms.problems import FileRejected, Problem
 from transforms.readers.grid import read_grid
 from transforms.readers.tools import check_shape, detect, read_export
 from transforms.response_keys import load_or_create_secret, secret_path
-from transforms.validate import validate_rows
+from transforms.validate import (
+    FILE,
+    WHOLE_FRAME,
+    check_files,
+    required_columns,
+    validate_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +103,16 @@ def _size(n_bytes: float) -> str:
     return f"{n_bytes / 1_000_000:.1f} MB" if n_bytes >= 1_000_000 else f"{n_bytes / 1000:.0f} kB"
 
 
+@dataclass(frozen=True)
+class _Read:
+    """A file read and mapped onto the instrument's columns; its rows not checked yet."""
+
+    dropped: DroppedFile
+    sha256: str
+    mapped: Mapped
+    source: str | None
+
+
 def prepare(
     dropped: DroppedFile,
     config: Config,
@@ -108,6 +124,27 @@ def prepare(
 
     `secret` keys the hashes of response ids; by default the warehouse's own key (made on first
     use). `reflect-eval check` passes a throwaway one, so checking writes nothing."""
+    return prepare_many([dropped], config, instrument, secret=secret)[0]
+
+
+def prepare_many(
+    files: list[DroppedFile],
+    config: Config,
+    instrument: Instrument,
+    *,
+    secret: bytes | None = None,
+) -> list[Prepared]:
+    """`prepare` for many files: each is read and mapped on its own, then the rows of all of
+    them are checked and de-identified as one frame (a check costs about the same for one row
+    or a million), and each problem goes back to its file as that file alone would have it."""
+    read = [_read(dropped, config, instrument, secret) for dropped in files]
+    checked = _check([r for r in read if isinstance(r, _Read)], instrument)
+    return [checked[id(r)] if isinstance(r, _Read) else r for r in read]
+
+
+def _read(
+    dropped: DroppedFile, config: Config, instrument: Instrument, secret: bytes | None
+) -> Prepared | _Read:
     region = config.regions.get(dropped.region)
     if region is None:
         configured = ", ".join(sorted(config.regions))
@@ -140,24 +177,7 @@ def prepare(
         check_shape(grid, source)
         export = read_export(grid, source)
         mapped = map_export(export, region, instrument, dropped.path.name, secret)
-        try:
-            valid = validate_rows(mapped.rows, instrument)
-        except FileRejected as rejected:
-            raise FileRejected(name_columns(rejected.problems, mapped.headers)) from None
-        kept = deidentify(valid.rows, instrument)
-        keys = valid.rows.select(
-            pl.int_range(1, pl.len() + 1, dtype=pl.Int32).alias("response_no"),
-            pl.col(KEY).alias("key_hash"),
-        ).drop_nulls("key_hash")
-        kept = replace(kept, dropped_columns=mapped.dropped_columns, keys=keys)
-        return Prepared(
-            dropped,
-            sha256,
-            kept,
-            valid.n_left_out + mapped.n_partial,
-            source=_source_note(region.source, source),
-            n_repeated=mapped.n_repeated,
-        )
+        return _Read(dropped, sha256, mapped, _source_note(region.source, source))
     except FileRejected as rejected:
         return Prepared(
             dropped,
@@ -166,14 +186,102 @@ def prepare(
             source=_source_note(region.source, source),
         )
     except Exception as exc:  # a region's file must never stop the run
-        log.warning("%s: reader failed with %s; file rejected", dropped.name, type(exc).__name__)
-        problem = Problem(
-            None,
-            None,
-            f"content that could not be read ({type(exc).__name__})",
-            f"a {source} export as the tool writes it; ask the pipeline operator if it looks right",
+        return _unreadable(dropped, sha256, source, exc)
+
+
+def _check(read: list[_Read], instrument: Instrument) -> dict[int, Prepared]:
+    """Each read file's rows checked and de-identified (by id of its `_Read`): together where
+    their columns match the instrument's as text; alone otherwise, or when checking them
+    together fails in a way no file's problems explain."""
+    expected = {c: pl.Utf8 for c in required_columns(instrument)}
+    together = [
+        r for r in read if all(r.mapped.rows.schema.get(c) == t for c, t in expected.items())
+    ]
+    done: dict[int, Prepared] = {}
+    if len(together) > 1:
+        try:
+            done = _check_together(together, instrument)
+        except Exception:  # each file is checked alone instead, to find whose fault it is
+            done = {}
+    for r in read:
+        if id(r) not in done:
+            done[id(r)] = _check_alone(r, instrument)
+    return done
+
+
+def _check_together(read: list[_Read], instrument: Instrument) -> dict[int, Prepared]:
+    frame = pl.concat(
+        [r.mapped.rows.with_columns(pl.lit(i, pl.Int32).alias(FILE)) for i, r in enumerate(read)],
+        how="diagonal_relaxed",
+    )
+    checked = check_files(frame, instrument)
+    if WHOLE_FRAME in checked.problems:
+        raise ValueError("a problem of no one file")
+    passed = [i for i in range(len(read)) if i not in checked.problems]
+    rows = checked.rows.filter(pl.col(FILE).is_in(passed))
+    kept = deidentify_files(rows, instrument, files=passed)
+    keys = _keys(rows).partition_by(FILE, as_dict=True, include_key=False)
+    done: dict[int, Prepared] = {}
+    for i, r in enumerate(read):
+        if i in checked.problems:
+            problems = name_columns(checked.problems[i], r.mapped.headers)
+            done[id(r)] = Prepared(r.dropped, r.sha256, problems=tuple(problems), source=r.source)
+            continue
+        data = replace(
+            kept[i],
+            dropped_columns=r.mapped.dropped_columns,
+            keys=keys.get((i,), _keys(rows.clear()).drop(FILE)),
         )
-        return Prepared(dropped, sha256, problems=(problem,))
+        n_left_out = checked.n_left_out.get(i, 0) + r.mapped.n_partial
+        done[id(r)] = _prepared(r, data, n_left_out)
+    return done
+
+
+def _check_alone(r: _Read, instrument: Instrument) -> Prepared:
+    try:
+        try:
+            valid = validate_rows(r.mapped.rows, instrument)
+        except FileRejected as rejected:
+            raise FileRejected(name_columns(rejected.problems, r.mapped.headers)) from None
+        data = deidentify(valid.rows, instrument)
+        keys = _keys(valid.rows.with_columns(pl.lit(0, pl.Int32).alias(FILE))).drop(FILE)
+        data = replace(data, dropped_columns=r.mapped.dropped_columns, keys=keys)
+        return _prepared(r, data, valid.n_left_out + r.mapped.n_partial)
+    except FileRejected as rejected:
+        return Prepared(r.dropped, r.sha256, problems=tuple(rejected.problems), source=r.source)
+    except Exception as exc:  # a region's file must never stop the run
+        return _unreadable(r.dropped, r.sha256, r.source, exc)
+
+
+def _keys(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per file, each respondent's number and the keyed hash of its response id (if any)."""
+    return rows.select(
+        pl.col(FILE),
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(FILE).alias("response_no"),
+        pl.col(KEY).alias("key_hash"),
+    ).drop_nulls("key_hash")
+
+
+def _prepared(r: _Read, data: Deidentified, n_left_out: int) -> Prepared:
+    return Prepared(
+        r.dropped,
+        r.sha256,
+        data,
+        n_left_out,
+        source=r.source,
+        n_repeated=r.mapped.n_repeated,
+    )
+
+
+def _unreadable(dropped: DroppedFile, sha256: str, source: str | None, exc: Exception) -> Prepared:
+    log.warning("%s: reader failed with %s; file rejected", dropped.name, type(exc).__name__)
+    problem = Problem(
+        None,
+        None,
+        f"content that could not be read ({type(exc).__name__})",
+        f"a {source} export as the tool writes it; ask the pipeline operator if it looks right",
+    )
+    return Prepared(dropped, sha256, problems=(problem,))
 
 
 def prepare_safely(
@@ -193,6 +301,23 @@ def prepare_safely(
             "an ordinary export saved in the region's folder; ask the pipeline operator",
         )
         return Prepared(dropped, _sha256_of(dropped.path), problems=(problem,))
+
+
+def prepare_many_safely(
+    files: list[DroppedFile],
+    config: Config,
+    instrument: Instrument,
+    *,
+    secret: bytes | None = None,
+) -> list[Prepared]:
+    """`prepare_many`, with anything it did not foresee turned into each file alone going
+    through `prepare_safely`."""
+    try:
+        return prepare_many(files, config, instrument, secret=secret)
+    except ConfigError:
+        raise
+    except Exception:
+        return [prepare_safely(f, config, instrument, secret=secret) for f in files]
 
 
 def record_safely(

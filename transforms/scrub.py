@@ -82,8 +82,13 @@ def redact_identifiers(text: pl.Expr) -> pl.Expr:
 class Scrubbed:
     words: pl.DataFrame
     """One row per word kept, with the `keep` columns beside it."""
-    n_held_back: int
-    """Words written that are not in the vocabulary (names among them), never stored."""
+    held_back: pl.DataFrame
+    """One row per word written that is not in the vocabulary (names among them): the `keep`
+    columns only, never the word."""
+
+    @property
+    def n_held_back(self) -> int:
+        return self.held_back.height
 
 
 def words(frame: pl.DataFrame, text: str, keep: list[str]) -> Scrubbed:
@@ -112,5 +117,5 @@ def words(frame: pl.DataFrame, text: str, keep: list[str]) -> Scrubbed:
     judged = found.join(forms, on="token", how="left")
     return Scrubbed(
         words=judged.filter(pl.col("kept") & ~pl.col("stopword")).select(*keep, "word"),
-        n_held_back=judged.filter(~pl.col("kept") & ~pl.col("stopword")).height,
+        held_back=judged.filter(~pl.col("kept") & ~pl.col("stopword")).select(*keep),
     )

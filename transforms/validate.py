@@ -17,6 +17,10 @@ from transforms.problems import FileRejected, Problem, quoted
 from transforms.readers.tools import ROW
 
 TRAINING_DAY = "training_day"
+FILE = "__file"
+"""Whose row it is, when many files are checked together (`check_files`)."""
+WHOLE_FRAME = -1
+"""The file of a problem found in no one row (a column's type): the frame as a whole."""
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 TRAINING_DAY_ALLOWED = "allowed: the date of the training day written YYYY-MM-DD, e.g. 2026-01-07"
 
@@ -78,37 +82,69 @@ def validate_rows(frame: pl.DataFrame, instrument: Instrument) -> ValidRows:
         )
         for c in missing
     ]
+    checked = check_files(frame.with_columns(pl.lit(0, pl.Int32).alias(FILE)), instrument)
+    problems += checked.problems.get(0, []) + checked.problems.get(WHOLE_FRAME, [])
+    if problems:
+        raise FileRejected(problems)
+    return ValidRows(rows=checked.rows.drop(FILE), n_left_out=checked.n_left_out.get(0, 0))
+
+
+@dataclass(frozen=True)
+class CheckedFiles:
+    """Many files' rows checked as one frame (`FILE` says whose each row is)."""
+
+    rows: pl.DataFrame
+    """The answered rows, text tidied, FILE kept."""
+    n_left_out: dict[int, int]
+    problems: dict[int, list[Problem]]
+    """Per file with any, its problems in the order one file alone would list them
+    (`WHOLE_FRAME`: of no one row)."""
+
+
+def check_files(frame: pl.DataFrame, instrument: Instrument) -> CheckedFiles:
+    """Check the rows of many files at once: every check runs once over all of them, not once
+    per file, and each problem goes back to its file with the file's own row number. A column
+    no file has is not checked (`validate_rows` reports it missing)."""
+    required = required_columns(instrument)
+    missing = [c for c in required if c not in frame.columns]
     present = [c for c in required if c in frame.columns]
     items = [c for c in instrument.item_ids if c in frame.columns]
     tidied = frame.with_columns(tidy_text(pl.col(c)) for c in present)
     answered = tidied.filter(pl.any_horizontal(pl.col(items).is_not_null())) if items else tidied
     anything = pl.any_horizontal(
-        tidy_text(pl.col(c)).is_not_null() for c in frame.columns if c != ROW
+        tidy_text(pl.col(c)).is_not_null() for c in frame.columns if c not in (ROW, FILE)
     )
-    n_left_out = frame.filter(anything).height - answered.height if items else 0
-
+    n_left_out: dict[int, int] = {}
+    if items:
+        written = frame.filter(anything).group_by(FILE).len()
+        kept = answered.group_by(FILE).len().rename({"len": "kept"})
+        for file, n, k in written.join(kept, on=FILE, how="left").fill_null(0).iter_rows():
+            if n - k:
+                n_left_out[int(file)] = int(n - k)
+    problems: dict[int, list[Problem]] = {}
     try:
         template_rows_schema(instrument).remove_columns(missing).validate(answered, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        problems += _problems(exc.failure_cases, answered)
-    if problems:
-        raise FileRejected(problems)
-    return ValidRows(rows=answered, n_left_out=n_left_out)
+        for file, problem in _problems(exc.failure_cases, answered):
+            problems.setdefault(file, []).append(problem)
+    return CheckedFiles(answered, n_left_out, problems)
 
 
-def _problems(failure_cases: pl.DataFrame, rows: pl.DataFrame) -> list[Problem]:
+def _problems(failure_cases: pl.DataFrame, rows: pl.DataFrame) -> list[tuple[int, Problem]]:
     located = failure_cases.join(
-        rows.select(ROW).with_row_index("index").with_columns(pl.col("index").cast(pl.Int32)),
+        rows.select(ROW, FILE).with_row_index("index").with_columns(pl.col("index").cast(pl.Int32)),
         on="index",
         how="left",
     )
     problems = []
-    for case in located.select("failure_case", "column", "check", ROW).iter_rows(named=True):
+    for case in located.select("failure_case", "column", "check", ROW, FILE).iter_rows(named=True):
         if case["check"] == "not_nullable":
             allowed = (
                 TRAINING_DAY_ALLOWED if case["column"] == TRAINING_DAY else "a value is required"
             )
         else:
             allowed = case["check"]
-        problems.append(Problem(case[ROW], case["column"], quoted(case["failure_case"]), allowed))
+        file = WHOLE_FRAME if case[FILE] is None else int(case[FILE])
+        problem = Problem(case[ROW], case["column"], quoted(case["failure_case"]), allowed)
+        problems.append((file, problem))
     return problems

@@ -5,7 +5,10 @@ Every published figure is a *prefix* of a family: a table row's cells sorted by 
 which release R saw those that had arrived by R. The attacker's best knowledge of a quantity
 (a sum of cells' positive, not-positive or respondent counts) is the interval [min, max] of it
 over every non-negative integer assignment of the cells that agrees with every figure (a
-rounded figure is an interval) and gives every cell at least one respondent.
+rounded figure is an interval) and gives every cell at least one respondent. A withdrawal cell
+(a replaced file's respondents counted out again, `transforms.privacy.tables`) is the same with
+the signs turned: its counts are zero or below, it withdraws at least one respondent, and the
+withdrawals from one cell together take, answer by answer, no more than that cell holds.
 
 One linear program per item holds the whole history, written in *differences from the truth*
 (each cell's positive and not-positive counts as truth + up - down) and chained along each

@@ -5,8 +5,9 @@ thousand files costs a few dozen task runs, not thousands."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -34,6 +35,8 @@ class RunSummary:
     notes: tuple[str, ...]
     release: ReleaseSummary | None
     published_path: Path
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of each step: prepare (read, validate, de-identify), record, publish."""
 
     @property
     def n_ingested(self) -> int:
@@ -126,14 +129,22 @@ def ingest_files(config: Config, prepare_files: Preparer = prepare_here) -> RunS
             lowering,
         )
     files, notes = find_files(config)
+    started = time.perf_counter()
     prepared, not_prepared = prepare_files(config, files)
+    prepared_at = time.perf_counter()
     notes = [*notes, *not_prepared]
     for note in not_prepared:
         logger.warning("%s", note)
     outcomes, release = record_and_publish(prepared, config)
     refused = release if isinstance(release, ReflectEvalError) else None
     published = None if refused else release
-    summary = RunSummary(tuple(outcomes), tuple(notes), published, config.published_path)
+    publish_s = published.seconds if published is not None else 0.0
+    seconds = {
+        "prepare": prepared_at - started,
+        "record": time.perf_counter() - prepared_at - publish_s,
+        "publish": publish_s,
+    }
+    summary = RunSummary(tuple(outcomes), tuple(notes), published, config.published_path, seconds)
     for outcome in summary.files:
         if outcome.status == "set aside":
             logger.warning("set aside %s: %s", outcome.file, outcome.note)

@@ -41,6 +41,9 @@ def print_summary(summary: RunSummary) -> None:
         elif outcome.note:
             line += f"  ({outcome.note})"
         typer.echo(line)
+    if summary.seconds:
+        took = ", ".join(f"{step} {s:.1f} s" for step, s in summary.seconds.items())
+        typer.echo(f"took: {took}")
     set_aside = f", {summary.n_set_aside} set aside" if summary.n_set_aside else ""
     typer.echo(
         f"{len(summary.files)} new file(s): {summary.n_ingested} ingested, "

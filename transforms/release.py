@@ -4,6 +4,7 @@ earlier release, then published; the figures and the audit are kept for the next
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,8 @@ class ReleaseSummary:
     report: ReportFiles | None = None
     report_problem: str | None = None
     """Why the report could not be written (the release itself is published)."""
+    seconds: float = 0.0
+    """Wall time of publishing: protect, write, record, report."""
 
     @property
     def share_suppressed(self) -> float:
@@ -148,6 +151,7 @@ def publish_release(
     """Protect, check and write; the release, its figures and its audit are recorded before the
     file is put in place, so the history never misses a release that analysts could have seen.
     A release the audit refuses raises `AuditFailure` and nothing is written."""
+    started = time.perf_counter()
     policy = config.privacy.rules
     [(previous,)] = con.execute("select coalesce(max(release_no), 0) from releases").fetchall()
     release_no = previous + 1
@@ -208,6 +212,7 @@ def publish_release(
         complementary=outcomes.n_complementary,
         report=report,
         report_problem=problem,
+        seconds=time.perf_counter() - started,
     )
 
 

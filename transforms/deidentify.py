@@ -44,9 +44,7 @@ def deidentify_files(
     file's respondents numbered from 1 as if it were alone; per file of `files` (one with no
     rows has none)."""
     declared = {TRAINING_DAY, *instrument.item_ids}
-    dropped = tuple(
-        c for c in rows.columns if c not in declared and not c.startswith("__") and c != FILE
-    )
+    dropped = tuple(c for c in rows.columns if c not in declared and not c.startswith("__"))
     keys = [FILE, "response_no", TRAINING_DAY]
     coded = rows.select(
         pl.col(FILE),

@@ -145,10 +145,6 @@ def _withdraw(con: duckdb.DuckDBPyConnection, replacement: int, replaced: Sequen
     )
 
 
-def replaced_submissions(con: duckdb.DuckDBPyConnection) -> set[int]:
-    return {row[0] for row in con.execute("select replaced from replacements").fetchall()}
-
-
 def _ledger_row(record: SubmissionRecord) -> list[object]:
     return [
         record.region,

@@ -19,7 +19,7 @@ from schemas.config import Config, load_config
 from schemas.instrument import load_instrument
 from transforms.drop import DroppedFile, find_new_files
 from transforms.errors import PublishError, ReflectEvalError
-from transforms.ingest import FileOutcome, Prepared, prepare_many_safely, record_safely
+from transforms.ingest import FileOutcome, Prepared, prepare_many_safely, record_many
 from transforms.load import create_restricted_tables, open_warehouse
 from transforms.privacy import lowerings
 from transforms.release import ReleaseSummary, ensure_report, needs_release, publish_release
@@ -72,7 +72,8 @@ def prepare_batch(batch: list[DroppedFile], config: Config) -> list[Prepared]:
 def record_and_publish(
     prepared: list[Prepared], config: Config
 ) -> tuple[list[FileOutcome], ReleaseSummary | ReflectEvalError | None]:
-    """Record each file in its own transaction, then publish a release if anything changed.
+    """Record the files, a batch to a transaction (each file's rows with its ledger row), then
+    publish a release if anything changed.
     A refused release, or a warehouse another process holds, is returned, not raised: files
     already recorded stay recorded, and the flow reports the reason without Prefect logging a
     traceback for it."""
@@ -81,7 +82,11 @@ def record_and_publish(
     try:
         with open_warehouse(config.restricted_path) as con:
             create_restricted_tables(con)
-            outcomes = [record_safely(con, item, config) for item in prepared]
+            outcomes = [
+                outcome
+                for i in range(0, len(prepared), BATCH_SIZE)
+                for outcome in record_many(con, prepared[i : i + BATCH_SIZE], config)
+            ]
             n_ingested = sum(o.status == "ingested" for o in outcomes)
             publish = needs_release(con, config, n_ingested)
             release = publish_release(con, config, instrument) if publish else None

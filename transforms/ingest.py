@@ -383,33 +383,99 @@ def record(
 ) -> FileOutcome:
     """Write the file's rows and ledger entry in one transaction, then move it out of the way.
     An ingested file `replaces` those earlier submissions (`transforms.replace`)."""
+    outcome, target = _write(con, prepared, config, replaces=replaces, transaction=True)
+    file_away(prepared.dropped, target)
+    return outcome
+
+
+def record_many(
+    con: duckdb.DuckDBPyConnection, prepared: list[Prepared], config: Config
+) -> list[FileOutcome]:
+    """Record a batch: every file's ledger row and rows in one transaction (one commit for many
+    files, each file's rows still committed with its ledger row), then each file moved out of
+    the way. A rejected file is recorded on its own first (its report is written beside it).
+    When the batch cannot be written as one, each file is recorded on its own
+    (`record_safely`), so one file's fault stays its own. A file that cannot be moved once
+    recorded is left where it is: the next run finds its content already ingested."""
+    outcomes: dict[int, FileOutcome] = {}
+    batch = []
+    for index, item in enumerate(prepared):
+        if item.problems:
+            outcomes[index] = record_safely(con, item, config)
+        else:
+            batch.append((index, item))
+    con.execute("begin transaction")
+    try:
+        written = [(i, item, *_write(con, item, config, transaction=False)) for i, item in batch]
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        for index, item in batch:
+            outcomes[index] = record_safely(con, item, config)
+        written = []
+    except BaseException:
+        con.execute("rollback")
+        raise
+    for index, item, outcome, target in written:
+        try:
+            file_away(item.dropped, target)
+            outcomes[index] = outcome
+        except Exception as exc:
+            why = reason(exc)
+            log.warning("%s: recorded, could not be filed (%s)", item.dropped.name, why)
+            outcomes[index] = FileOutcome(
+                item.dropped.name,
+                "set aside",
+                note=f"recorded, but could not be filed ({why}); left where it is",
+            )
+    return [outcomes[index] for index in range(len(prepared))]
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    prepared: Prepared,
+    config: Config,
+    *,
+    replaces: tuple[int, ...] = (),
+    transaction: bool,
+) -> tuple[FileOutcome, Path]:
+    """The file's ledger row and rows (in a transaction of their own, or the caller's), its
+    report if rejected; what became of it and where it is to be filed."""
     dropped = prepared.dropped
     region = config.regions.get(dropped.region)
     if prepared.problems:
         target = destination(dropped, REJECTED)
         problems = list(prepared.problems)
         report = write_rejection_report(target, dropped, problems, region.name if region else None)
-        record_submission(con, _ledger(prepared, "rejected", target, n_problems=len(problems)))
-        file_away(dropped, target)
-        return FileOutcome(
+        record_submission(
+            con,
+            _ledger(prepared, "rejected", target, n_problems=len(problems)),
+            transaction=transaction,
+        )
+        outcome = FileOutcome(
             dropped.name,
             "rejected",
             n_problems=len(problems),
             report=printable(str(report)),
             source=prepared.source,
         )
+        return outcome, target
 
     target = destination(dropped, PROCESSED)
     earlier = find_ingested(con, prepared.sha256)
     if earlier is not None:
         earlier_id, earlier_region, earlier_name = earlier
-        record_submission(con, _ledger(prepared, "duplicate", target, duplicate_of=earlier_id))
-        file_away(dropped, target)
-        return FileOutcome(
+        record_submission(
+            con,
+            _ledger(prepared, "duplicate", target, duplicate_of=earlier_id),
+            transaction=transaction,
+        )
+        outcome = FileOutcome(
             dropped.name,
             "duplicate",
             note=f"same content as {earlier_region}/{earlier_name}, already ingested",
         )
+        return outcome, target
 
     assert prepared.data is not None
     data, n_earlier = without_repeats(con, dropped.region, prepared.data, replacing=replaces)
@@ -428,9 +494,9 @@ def record(
         ),
         data,
         replaces=replaces,
+        transaction=transaction,
     )
-    file_away(dropped, target)
-    return FileOutcome(
+    outcome = FileOutcome(
         dropped.name,
         "ingested",
         n_responses=data.n_responses,
@@ -440,3 +506,4 @@ def record(
         n_repeated=n_repeated,
         n_words_held_back=data.n_words_held_back,
     )
+    return outcome, target

@@ -104,18 +104,21 @@ def record_submission(
     data: Deidentified | None = None,
     *,
     replaces: Sequence[int] = (),
+    transaction: bool = True,
 ) -> int:
     """Write the ledger row and, for an ingested file, its de-identified rows: all or nothing.
     A corrected file `replaces` earlier submissions in the same transaction: they are noted as
     replaced (their responses stay, for the release history), and their response keys and
-    free-text words go, so the corrected file's responses count and its words stand alone."""
+    free-text words go, so the corrected file's responses count and its words stand alone.
+    Without `transaction`, the caller's transaction holds it (`transforms.ingest.record_many`)."""
     incoming = {"incoming_responses": data.answers, "incoming_words": data.words} if data else {}
     if data is not None and data.keys is not None:
         incoming["incoming_keys"] = data.keys
     for name, frame in incoming.items():
         con.register(name, frame)
     try:
-        con.execute("begin transaction")
+        if transaction:
+            con.execute("begin transaction")
         try:
             [(submission_id,)] = con.execute(_INSERT_SUBMISSION, _ledger_row(record)).fetchall()
             if data is not None:
@@ -125,9 +128,11 @@ def record_submission(
                     _withdraw(con, submission_id, replaces)
                 if "incoming_keys" in incoming:
                     con.execute(_INSERT_KEYS, [record.region, submission_id])
-            con.execute("commit")
+            if transaction:
+                con.execute("commit")
         except BaseException:
-            con.execute("rollback")
+            if transaction:
+                con.execute("rollback")
             raise
     finally:
         for name in incoming:

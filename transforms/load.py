@@ -1,6 +1,7 @@
 """The restricted warehouse: de-identified responses and the ledger of submissions.
 
-Each file is written in one transaction, so a failure leaves earlier files exactly as they were."""
+A file's ledger row and rows are written in one transaction (its own, or its batch's), so a
+failure leaves earlier files exactly as they were."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ de-identify (pure, parallel-safe), then record and file away (one writer, one tr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -404,17 +405,17 @@ def record_many(
             outcomes[index] = record_safely(con, item, config)
         else:
             batch.append((index, item))
-    con.execute("begin transaction")
     try:
+        con.execute("begin transaction")
         written = [(i, item, *_write(con, item, config, transaction=False)) for i, item in batch]
         con.execute("commit")
     except Exception:
-        con.execute("rollback")
+        _roll_back(con)
         for index, item in batch:
             outcomes[index] = record_safely(con, item, config)
         written = []
     except BaseException:
-        con.execute("rollback")
+        _roll_back(con)
         raise
     for index, item, outcome, target in written:
         try:
@@ -429,6 +430,12 @@ def record_many(
                 note=f"recorded, but could not be filed ({why}); left where it is",
             )
     return [outcomes[index] for index in range(len(prepared))]
+
+
+def _roll_back(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo the batch's transaction, if one is open (it may not have begun)."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute("rollback")
 
 
 def _write(

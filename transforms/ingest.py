@@ -222,6 +222,7 @@ def _check_together(read: list[_Read], instrument: Instrument) -> dict[int, Prep
     rows = checked.rows.filter(pl.col(FILE).is_in(passed))
     kept = deidentify_files(rows, instrument, files=passed)
     keys = _keys(rows).partition_by(FILE, as_dict=True, include_key=False)
+    no_keys = _keys(rows.clear()).drop(FILE)
     done: dict[int, Prepared] = {}
     for i, r in enumerate(read):
         if i in checked.problems:
@@ -231,7 +232,7 @@ def _check_together(read: list[_Read], instrument: Instrument) -> dict[int, Prep
         data = replace(
             kept[i],
             dropped_columns=r.mapped.dropped_columns,
-            keys=keys.get((i,), _keys(rows.clear()).drop(FILE)),
+            keys=keys.get((i,), no_keys),
         )
         n_left_out = checked.n_left_out.get(i, 0) + r.mapped.n_partial
         done[id(r)] = _prepared(r, data, n_left_out)

@@ -198,6 +198,8 @@ class ItemModel:
         self._by_family: dict[int, set[_Key]] = {}
         self._open: set[_Key] = set()
         self._unscreened: set[_Key] = set()
+        self._journal: list[tuple[str, _Key, Known]] | None = None
+        """Changes to what is known since `savepoint`; None: not noted."""
         self.solves = 0
 
     # -- the public questions ---------------------------------------------------------------
@@ -247,7 +249,10 @@ class ItemModel:
         tighter = new[0] > old[0] or new[1] < old[1] or new[2] > old[2] or new[3] < old[3]
         if looser:
             for key in self._by_family.get(family, set()) | self._unscreened:
-                self._known[key].exact = False
+                known = self._known[key]
+                if known.exact and self._journal is not None:
+                    self._journal.append(("inexact", key, known))
+                known.exact = False
         if tighter:
             touched = set(self._open)
             for cell in of.cells:
@@ -260,6 +265,27 @@ class ItemModel:
                     self._fits(w, family, len(of.cells)) for w in (known.low, known.high)
                 ):
                     self._forget(key)
+
+    def savepoint(self) -> None:
+        """From here on, note every change to what is known, so `rollback` can undo it."""
+        self._journal = []
+
+    def release(self) -> None:
+        """Keep what was learnt since the savepoint."""
+        self._journal = None
+
+    def rollback(self) -> None:
+        """Back to what was known at the savepoint, once the figures are back as they were
+        then: what was learnt under other figures goes, what was lost comes back (it held
+        under these figures, so it holds again)."""
+        journal, self._journal = self._journal or [], None
+        for change, key, known in reversed(journal):
+            if change == "remembered":
+                self._forget(key)
+            elif change == "forgot":
+                self._remember(key, known)
+            else:
+                known.exact = True
 
     def carry(self, entries: dict[_Key, Known]) -> int:
         """Intervals from the last release. This release holds every figure the last one did,
@@ -381,6 +407,8 @@ class ItemModel:
         return known
 
     def _remember(self, key: _Key, known: Known) -> None:
+        if self._journal is not None:
+            self._journal.append(("remembered", key, known))
         self._known[key] = known
         for cell in known.cells():
             self._by_cell.setdefault(cell, set()).add(key)
@@ -393,6 +421,8 @@ class ItemModel:
 
     def _forget(self, key: _Key) -> None:
         known = self._known.pop(key)
+        if self._journal is not None:
+            self._journal.append(("forgot", key, known))
         for cell in known.cells():
             self._by_cell[cell].discard(key)
         for family in known.binding or ():

@@ -22,7 +22,9 @@ attacker's exact integer intervals against this release and every earlier one.
    quantity that passed keeps passing; when nothing of this release is left that could widen
    it (earlier releases alone pin it down) the release is refused.
 5. Prune: each complementary withholding, most valuable first, is undone when every protected
-   count still passes without it (an interval whose witnesses still fit is proof enough).
+   count still passes without it (an interval whose witnesses still fit is proof enough); when
+   it is needed after all, what the attacker's model knew before the trial is restored as it
+   was, not solved again.
 6. Withheld is not blank: every withheld figure carries the interval any reader can derive
    from this and earlier releases.
 
@@ -598,13 +600,17 @@ def _prune(model: _Item, policy: Policy) -> None:
         ),
         key=lambda r: (-r.rank, -len(r.twins), -r.n, _sort_key(r.key)),
     )
+    attacker = model.model
     for row in extra:
         while row.level > row.primary:
+            attacker.savepoint()
             _set_level(model, row, row.level - 1)
             first = [model.covers[id(row)]] if id(row) in model.covers else []
             if all(_still_passes(model, q, policy) for q in first + model.quantities):
+                attacker.release()
                 continue
             _set_level(model, row, row.level + 1)
+            attacker.rollback()
             break
     seen = {(q.audit.cells, q.audit.measure) for q in model.quantities}
     model.reported = []

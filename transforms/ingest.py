@@ -27,7 +27,16 @@ from transforms.drop import (
     write_rejection_report,
 )
 from transforms.errors import ConfigError
-from transforms.load import SubmissionRecord, find_ingested, record_submission, without_repeats
+from transforms.load import (
+    SubmissionRecord,
+    find_ingested,
+    ingested_by_content,
+    record_submission,
+    record_submissions,
+    reserve_submission_ids,
+    stored_keys,
+    without_repeats,
+)
 from transforms.mapping import KEY, Mapped, map_export, name_columns
 from transforms.problems import FileRejected, Problem
 from transforms.readers.grid import read_grid
@@ -408,7 +417,8 @@ def record_many(
             batch.append((index, item))
     try:
         con.execute("begin transaction")
-        written = [(i, item, *_write(con, item, config, transaction=False)) for i, item in batch]
+        results = _write_batch(con, [item for _, item in batch])
+        written = [(i, item, *result) for (i, item), result in zip(batch, results, strict=True)]
         con.execute("commit")
     except Exception:
         _roll_back(con)
@@ -431,6 +441,85 @@ def record_many(
                 note=f"recorded, but could not be filed ({why}); left where it is",
             )
     return [outcomes[index] for index in range(len(prepared))]
+
+
+def _write_batch(
+    con: duckdb.DuckDBPyConnection, batch: list[Prepared]
+) -> list[tuple[FileOutcome, Path]]:
+    """What `_write` does for each file of a batch (none rejected) one after another, decided
+    in memory and written with one statement per table, in the caller's transaction: a file
+    with the content of one ingested before it (in the warehouse or earlier in the batch) is a
+    duplicate; a response its region sent before (likewise) is a repeat."""
+    ingested = ingested_by_content(con, [item.sha256 for item in batch])
+    ids = reserve_submission_ids(con, len(batch))
+    targets = [destination(item.dropped, PROCESSED) for item in batch]
+    firsts: dict[int, tuple[int, str, str]] = {}
+    for position, item in enumerate(batch):
+        if item.sha256 not in ingested:
+            record = _ledger(item, "ingested", targets[position])
+            ingested[item.sha256] = (ids[position], record.region, record.file_name)
+            firsts[position] = ingested[item.sha256]
+    repeats = _repeated(con, batch, firsts)
+    submissions: list[tuple[int, SubmissionRecord, Deidentified | None]] = []
+    results = []
+    for position, item in enumerate(batch):
+        target = targets[position]
+        if position not in firsts:
+            earlier_id, earlier_region, earlier_name = ingested[item.sha256]
+            record = _ledger(item, "duplicate", target, duplicate_of=earlier_id)
+            submissions.append((ids[position], record, None))
+            note = f"same content as {earlier_region}/{earlier_name}, already ingested"
+            results.append((FileOutcome(item.dropped.name, "duplicate", note=note), target))
+            continue
+        assert item.data is not None
+        data, n_earlier = _without(item.data, repeats.get(position))
+        record, outcome = _ingested(item, data, item.n_repeated + n_earlier, target)
+        submissions.append((ids[position], record, data))
+        results.append((outcome, target))
+    record_submissions(con, submissions)
+    return results
+
+
+def _repeated(
+    con: duckdb.DuckDBPyConnection,
+    batch: list[Prepared],
+    firsts: dict[int, tuple[int, str, str]],
+) -> dict[int, pl.DataFrame]:
+    """Per file to be ingested (by position), the response numbers its region sent before:
+    in a file already recorded, or in one earlier in the batch."""
+    frames = [
+        batch[position].data.keys.with_columns(  # type: ignore[union-attr]
+            pl.lit(position, pl.Int64).alias("position"), pl.lit(region).alias("region")
+        )
+        for position, (_, region, _) in firsts.items()
+        if batch[position].data is not None and batch[position].data.keys is not None  # type: ignore[union-attr]
+    ]
+    if not frames:
+        return {}
+    keys = pl.concat(frames, how="vertical_relaxed")
+    earlier_in_batch = keys.filter(
+        pl.col("position") > pl.col("position").min().over("region", "key_hash")
+    )
+    found = pl.concat([stored_keys(con, keys), earlier_in_batch], how="vertical_relaxed")
+    return {
+        int(position): group.select("response_no").unique()  # type: ignore[call-overload]
+        for (position,), group in found.group_by("position")
+    }
+
+
+def _without(data: Deidentified, repeated: pl.DataFrame | None) -> tuple[Deidentified, int]:
+    """A file's rows without the responses `repeated` names."""
+    if repeated is None or repeated.is_empty():
+        return data, 0
+    repeated = repeated.cast({"response_no": data.answers.schema["response_no"]})
+    fresh = replace(
+        data,
+        answers=data.answers.join(repeated, on="response_no", how="anti"),
+        words=data.words.join(repeated, on="response_no", how="anti"),
+        keys=None if data.keys is None else data.keys.join(repeated, on="response_no", how="anti"),
+        n_responses=data.n_responses - repeated.height,
+    )
+    return fresh, repeated.height
 
 
 def _roll_back(con: duckdb.DuckDBPyConnection) -> None:
@@ -487,25 +576,27 @@ def _write(
 
     assert prepared.data is not None
     data, n_earlier = without_repeats(con, dropped.region, prepared.data, replacing=replaces)
-    n_repeated = prepared.n_repeated + n_earlier
-    record_submission(
-        con,
-        _ledger(
-            prepared,
-            "ingested",
-            target,
-            n_responses=data.n_responses,
-            n_left_out=prepared.n_left_out,
-            dropped_columns=data.dropped_columns,
-            n_repeated=n_repeated,
-            n_words_held_back=data.n_words_held_back,
-        ),
-        data,
-        replaces=replaces,
-        transaction=transaction,
+    record, outcome = _ingested(prepared, data, prepared.n_repeated + n_earlier, target)
+    record_submission(con, record, data, replaces=replaces, transaction=transaction)
+    return outcome, target
+
+
+def _ingested(
+    prepared: Prepared, data: Deidentified, n_repeated: int, target: Path
+) -> tuple[SubmissionRecord, FileOutcome]:
+    """The ledger row and the outcome of a file ingested with `data` (repeats left out)."""
+    record = _ledger(
+        prepared,
+        "ingested",
+        target,
+        n_responses=data.n_responses,
+        n_left_out=prepared.n_left_out,
+        dropped_columns=data.dropped_columns,
+        n_repeated=n_repeated,
+        n_words_held_back=data.n_words_held_back,
     )
     outcome = FileOutcome(
-        dropped.name,
+        prepared.dropped.name,
         "ingested",
         n_responses=data.n_responses,
         n_left_out=prepared.n_left_out,
@@ -514,4 +605,4 @@ def _write(
         n_repeated=n_repeated,
         n_words_held_back=data.n_words_held_back,
     )
-    return outcome, target
+    return record, outcome

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from transforms.deidentify import Deidentified
 from transforms.errors import WarehouseBusyError
@@ -141,6 +142,82 @@ def record_submission(
     return submission_id
 
 
+def ingested_by_content(
+    con: duckdb.DuckDBPyConnection, hashes: Sequence[str]
+) -> dict[str, tuple[int, str, str]]:
+    """`find_ingested` for many files at once: per content hash already ingested, the first
+    submission with it (submission_id, region, file_name)."""
+    rows = con.execute(
+        "select sha256, submission_id, region, file_name from submissions "
+        "where status = 'ingested' and list_contains(?, sha256) order by submission_id",
+        [list(hashes)],
+    ).fetchall()
+    found: dict[str, tuple[int, str, str]] = {}
+    for sha256, submission_id, region, file_name in rows:
+        found.setdefault(sha256, (submission_id, region, file_name))
+    return found
+
+
+def reserve_submission_ids(con: duckdb.DuckDBPyConnection, count: int) -> list[int]:
+    """The ids the next `count` ledger rows would be given one by one, in order."""
+    rows = con.execute("select nextval('submission_id_seq') from range(?)", [count]).fetchall()
+    return sorted(submission_id for (submission_id,) in rows)
+
+
+def stored_keys(con: duckdb.DuckDBPyConnection, keys: pl.DataFrame) -> pl.DataFrame:
+    """Of `keys` (region, key_hash and any other columns), those whose response the region
+    already sent in a file recorded before."""
+    con.register("incoming_keys", keys)
+    try:
+        return con.sql(
+            "select * from incoming_keys k semi join response_keys s "
+            "on s.key_hash = k.key_hash and s.region = k.region"
+        ).pl()
+    finally:
+        con.unregister("incoming_keys")
+
+
+def record_submissions(
+    con: duckdb.DuckDBPyConnection,
+    submissions: Sequence[tuple[int, SubmissionRecord, Deidentified | None]],
+) -> None:
+    """Many files' ledger rows (with ids from `reserve_submission_ids`) and de-identified
+    rows, one insert per table, in the caller's transaction: what `record_submission` writes
+    file by file."""
+    ledger = pl.DataFrame(
+        [[submission_id, *_ledger_row(record)] for submission_id, record, _ in submissions],
+        schema=_LEDGER_SCHEMA,
+        orient="row",
+    )
+    tables: dict[str, list[pl.DataFrame]] = {"responses": [], "free_text_words": []}
+    keys = []
+    for submission_id, record, data in submissions:
+        if data is None:
+            continue
+        owner = [
+            pl.lit(submission_id, pl.Int32).alias("submission_id"),
+            pl.lit(record.region, pl.Utf8).alias("region"),
+        ]
+        tables["responses"].append(data.answers.with_columns(owner))
+        tables["free_text_words"].append(data.words.with_columns(owner))
+        if data.keys is not None:
+            keys.append(data.keys.select("key_hash").with_columns(owner))
+    tables["response_keys"] = keys
+    con.register("incoming_ledger", ledger)
+    try:
+        con.execute("insert into submissions by name select * from incoming_ledger")
+    finally:
+        con.unregister("incoming_ledger")
+    for table, frames in tables.items():
+        if not frames:
+            continue
+        con.register("incoming_rows", pl.concat(frames, how="vertical_relaxed"))
+        try:
+            con.execute(f"insert into {table} by name select * from incoming_rows")
+        finally:
+            con.unregister("incoming_rows")
+
+
 def _withdraw(con: duckdb.DuckDBPyConnection, replacement: int, replaced: Sequence[int]) -> None:
     ids = list(replaced)
     con.execute("delete from response_keys where list_contains(?, submission_id)", [ids])
@@ -201,6 +278,24 @@ def without_repeats(
     )
     return fresh, repeated.height
 
+
+_LEDGER_SCHEMA = {
+    "submission_id": pl.Int32,
+    "region": pl.Utf8,
+    "file_name": pl.Utf8,
+    "stored_as": pl.Utf8,
+    "sha256": pl.Utf8,
+    "received_at": pl.Datetime("us", "UTC"),
+    "status": pl.Utf8,
+    "n_responses": pl.Int32,
+    "n_left_out": pl.Int32,
+    "n_problems": pl.Int32,
+    "dropped_columns": pl.List(pl.Utf8),
+    "duplicate_of": pl.Int32,
+    "n_repeated": pl.Int32,
+    "n_words_held_back": pl.Int32,
+}
+"""A ledger row as `_ledger_row` gives it, after its submission_id."""
 
 _INSERT_SUBMISSION = (
     "insert into submissions (region, file_name, stored_as, sha256, received_at, status, "

@@ -15,6 +15,7 @@ benchmarks/results.md, never asserted.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import resource
@@ -27,6 +28,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from benchmarks.pandas_script import aggregate_with_pandas
 from benchmarks.report import RESULTS, machine_lines, write_section
@@ -39,10 +41,15 @@ COMMAND = str(Path(sys.executable).parent / "reflect-eval")
 TOOK = re.compile(r"^took: (.*)$", re.MULTILINE)
 
 
-def run(config: Path, home: Path) -> tuple[float, dict[str, float], str]:
-    """`reflect-eval run`: wall seconds, its own step times, its output."""
+def run(
+    config: Path, home: Path, api_url: str | None = None
+) -> tuple[float, dict[str, float], str]:
+    """`reflect-eval run`: wall seconds, its own step times, its output. Against the Prefect
+    server at `api_url`, or in Prefect's temporary local mode without one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env["PREFECT_HOME"] = str(home)
+    if api_url is not None:
+        env["PREFECT_API_URL"] = api_url
     started = time.perf_counter()
     done = subprocess.run(
         [COMMAND, "run", "--config", str(config)],
@@ -103,6 +110,35 @@ def duckdb_alone(drop: Path, config: Path) -> tuple[float, int]:
     return seconds, sum(row[3] for row in counted)
 
 
+def _grow(
+    root: Path, files: int, args: argparse.Namespace, floor_s: float, home: Path
+) -> tuple[int, float, float, float]:
+    """One growth point: a drop of `files` files through one run, then a run with nothing
+    new: (responses, own work, own work but publishing, the nothing-new run's seconds)."""
+    planted = write_drop(
+        root,
+        n_regions=args.regions,
+        n_training_days=max(1, files // args.regions),
+        min_group=args.responses,
+        max_group=args.responses,
+    )
+    total_s, steps, _ = run(planted.config_path, home)
+    own_s = total_s - floor_s
+    nothing_s, _, _ = run(planted.config_path, home)
+    n = len(planted.files) * args.responses
+    print(f"growth {n:,}: own work {own_s:.1f} s; steps {steps}", flush=True)
+    return n, own_s, own_s - steps.get("publish", 0.0), nothing_s
+
+
+def _exponent(points: list[tuple[int, float]]) -> float:
+    """b of seconds ~ a * n^b, least squares on logs (nan with fewer than two points)."""
+    usable = [(n, s) for n, s in points if n > 0 and s > 0]
+    if len(usable) < 2:
+        return math.nan
+    slope, _ = np.polyfit(np.log([n for n, _ in usable]), np.log([s for _, s in usable]), 1)
+    return float(slope)
+
+
 def peak_child_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
@@ -115,6 +151,13 @@ def main() -> None:
     parser.add_argument("--responses", type=int, default=1000, help="per file")
     parser.add_argument("--regions", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3, help="runs per median")
+    parser.add_argument(
+        "--growth",
+        type=int,
+        nargs="*",
+        default=[100, 300],
+        help="smaller drops (files) run too, for the growth exponent",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     header = machine_lines()
@@ -161,6 +204,14 @@ def main() -> None:
         nothing_s = statistics.median(nothing)
         print(f"nothing new on top: {nothing_s:.1f} s", flush=True)
         n_responses = args.responses * n_files
+        growth = [
+            _grow(Path(tmp) / f"growth-{files}", files, args, floor_s, home)
+            for files in sorted(set(args.growth))
+            if files < n_files
+        ]
+        growth.append((n_responses, own_s, ingest_s, nothing_s))
+        exponent = _exponent([(n, own) for n, own, _, _ in growth])
+        ingest_exponent = _exponent([(n, ingest) for n, _, ingest, _ in growth])
     peak_note = (
         f"{run_mb:,.0f} MB"
         if run_mb > before_mb
@@ -184,7 +235,8 @@ def main() -> None:
             "",
             *header,
             f"- Command: `python -m benchmarks.bench_backfill --files {args.files} "
-            f"--responses {args.responses} --regions {args.regions}`",
+            f"--responses {args.responses} --regions {args.regions} --growth "
+            f"{' '.join(str(f) for f in args.growth)}`",
             "",
             "| what | seconds | against DuckDB alone |",
             "|---|---|---|",
@@ -202,6 +254,23 @@ def main() -> None:
             "",
             f"Own work against the pandas script: {pandas_s / own_s:.1f}x faster. Peak memory "
             f"of the run: {peak_note}. Generating the drop took {generate_s:.0f} s.",
+            "",
+            "### Growth",
+            "",
+            f"Smaller drops of {', '.join(str(f) for f in sorted(set(args.growth)))} files of "
+            f"{args.responses} respondents beside the full one (one run each, the same Prefect "
+            "home and floor), each followed by a run with nothing new. The "
+            "exponent b of own work ~ a * responses^b is fitted by least squares on logs; 1 is "
+            "linear.",
+            "",
+            "| responses | own work s | own work but publishing s | nothing new on top s |",
+            "|---|---|---|---|",
+            *(
+                f"| {n:,} | {own:.1f} | {ingest:.1f} | {nothing:.1f} |"
+                for n, own, ingest, nothing in growth
+            ),
+            "",
+            f"Exponent: own work {exponent:.2f}; own work but publishing {ingest_exponent:.2f}.",
         ]
     )
     write_section("backfill", body, args.out)

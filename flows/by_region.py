@@ -44,7 +44,8 @@ def prepare_region(config_path: str, region: str, run_folder: str) -> int:
     config = load_config(config_path)
     name = region_of(region)
     files = [f for f in find_new_files(config.drop_dir)[0] if f.region == name]
-    prepared, _ = prepare_here(config, files)
+    found, _ = prepare_here(config, files)
+    prepared = list(found)
     stage(Path(run_folder), name, prepared)
     get_run_logger().info("%s: %d file(s) prepared", printable(name), len(prepared))
     return len(prepared)

@@ -1,4 +1,5 @@
-"""The Prefect flow: find new files, prepare them in parallel, record them one by one, publish.
+"""The Prefect flow: find new files, prepare them in parallel, record them batch by batch as
+they are ready, publish.
 
 Tasks are thin wrappers over `transforms/`; files are prepared in batches so a drop of a
 thousand files costs a few dozen task runs, not thousands."""
@@ -6,13 +7,15 @@ thousand files costs a few dozen task runs, not thousands."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
+from prefect.futures import PrefectFuture
 from prefect.states import Failed
 
 from schemas.config import Config, load_config
@@ -27,6 +30,9 @@ from transforms.response_keys import load_or_create_secret, secret_path
 from transforms.run_lock import run_lock
 
 BATCH_SIZE = 50
+BATCHES_AHEAD = 3
+"""Batches being prepared or waiting to be recorded: enough to keep every thread busy while
+a batch is recorded, few enough that a backfill's rows are never all held at once."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,8 @@ class RunSummary:
     release: ReleaseSummary | None
     published_path: Path
     seconds: dict[str, float] = field(default_factory=dict)
-    """Wall time of each step: prepare (read, validate, de-identify), record, publish."""
+    """Wall time of each step: prepare (read, validate, de-identify: what recording waited for,
+    as the two overlap), record, publish."""
 
     @property
     def n_ingested(self) -> int:
@@ -70,9 +77,10 @@ def prepare_batch(batch: list[DroppedFile], config: Config) -> list[Prepared]:
 
 @task(cache_policy=NO_CACHE)
 def record_and_publish(
-    prepared: list[Prepared], config: Config
+    prepared: Iterable[Prepared], config: Config
 ) -> tuple[list[FileOutcome], ReleaseSummary | ReflectEvalError | None]:
-    """Record the files, a batch to a transaction (each file's rows with its ledger row), then
+    """Record the files, a batch to a transaction (each file's rows with its ledger row), each
+    batch as soon as it is prepared (so a backfill's rows are never all held at once), then
     publish a release if anything changed.
     A refused release, or a warehouse another process holds, is returned, not raised: files
     already recorded stay recorded, and the flow reports the reason without Prefect logging a
@@ -82,11 +90,8 @@ def record_and_publish(
     try:
         with open_warehouse(config.restricted_path) as con:
             create_restricted_tables(con)
-            outcomes = [
-                outcome
-                for i in range(0, len(prepared), BATCH_SIZE)
-                for outcome in record_many(con, prepared[i : i + BATCH_SIZE], config)
-            ]
+            for batch in _batches(prepared, BATCH_SIZE):
+                outcomes += record_many(con, batch, config)
             n_ingested = sum(o.status == "ingested" for o in outcomes)
             publish = needs_release(con, config, n_ingested)
             release = publish_release(con, config, instrument) if publish else None
@@ -114,16 +119,53 @@ def ingest_drop(config_path: str) -> RunSummary | State:
         return Failed(message=str(error), data=error)
 
 
-def prepare_here(config: Config, files: list[DroppedFile]) -> tuple[list[Prepared], list[str]]:
-    """Prepare every file in this flow run, in batches on the task runner's threads."""
-    batches = [files[i : i + BATCH_SIZE] for i in range(0, len(files), BATCH_SIZE)]
-    futures = [prepare_batch.submit(batch, config) for batch in batches]
-    return [item for future in futures for item in future.result()], []
+def _batches(items: Iterable[Prepared], size: int) -> Iterator[list[Prepared]]:
+    batch: list[Prepared] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
-Preparer = Callable[[Config, list[DroppedFile]], tuple[list[Prepared], list[str]]]
+def prepare_here(config: Config, files: list[DroppedFile]) -> tuple[Iterator[Prepared], list[str]]:
+    """Prepare every file in this flow run, in batches on the task runner's threads; the
+    prepared files come in order, each batch as it is ready, and are not kept once taken."""
+    batches = deque(files[i : i + BATCH_SIZE] for i in range(0, len(files), BATCH_SIZE))
+    running: deque[PrefectFuture[list[Prepared]]] = deque()
+
+    def in_order() -> Iterator[Prepared]:
+        while batches or running:
+            while batches and len(running) < BATCHES_AHEAD:
+                running.append(prepare_batch.submit(batches.popleft(), config))
+            yield from running.popleft().result()
+
+    return in_order(), []
+
+
+Preparer = Callable[[Config, list[DroppedFile]], tuple[Iterable[Prepared], list[str]]]
 """Turns the files found into prepared files (and notes on any it could not prepare, which
 stay in the drop folder for the next run)."""
+
+
+class _Timed:
+    """Prepared files as they come, and how long taking them waited."""
+
+    def __init__(self, items: Iterable[Prepared]) -> None:
+        self._items = iter(items)
+        self.seconds = 0.0
+
+    def __iter__(self) -> Iterator[Prepared]:
+        return self
+
+    def __next__(self) -> Prepared:
+        started = time.perf_counter()
+        try:
+            return next(self._items)
+        finally:
+            self.seconds += time.perf_counter() - started
 
 
 def ingest_files(config: Config, prepare_files: Preparer = prepare_here) -> RunSummary:
@@ -135,8 +177,9 @@ def ingest_files(config: Config, prepare_files: Preparer = prepare_here) -> RunS
         )
     files, notes = find_files(config)
     started = time.perf_counter()
-    prepared, not_prepared = prepare_files(config, files)
-    prepared_at = time.perf_counter()
+    found, not_prepared = prepare_files(config, files)
+    prepared = _Timed(found)
+    asked_s = time.perf_counter() - started
     notes = [*notes, *not_prepared]
     for note in not_prepared:
         logger.warning("%s", note)
@@ -144,9 +187,10 @@ def ingest_files(config: Config, prepare_files: Preparer = prepare_here) -> RunS
     refused = release if isinstance(release, ReflectEvalError) else None
     published = None if refused else release
     publish_s = published.seconds if published is not None else 0.0
+    prepare_s = asked_s + prepared.seconds
     seconds = {
-        "prepare": prepared_at - started,
-        "record": time.perf_counter() - prepared_at - publish_s,
+        "prepare": prepare_s,
+        "record": time.perf_counter() - started - prepare_s - publish_s,
         "publish": publish_s,
     }
     summary = RunSummary(tuple(outcomes), tuple(notes), published, config.published_path, seconds)

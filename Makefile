@@ -21,14 +21,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto
 
-# Every benchmark, privacy, ingest, the million-response backfill, then one training day
-# against a running Prefect server; each writes its own
+# Every benchmark, privacy, ingest, the million-response backfill (template CSVs, then as
+# Microsoft Forms .xlsx files and one Qualtrics export), then one training day against a
+# running Prefect server; each writes its own
 # section of benchmarks/results.md.
 # The privacy run is the ten-year one (up to 30 min a preset): see bench_privacy --help.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_privacy
 	$(BIN)/python -m tests.benchmarks.bench_ingest
 	$(BIN)/python -m benchmarks.bench_backfill
+	$(BIN)/python -m benchmarks.bench_tool_volume
 	$(BIN)/python -m benchmarks.bench_training_day
 
 lint: $(STAMP)

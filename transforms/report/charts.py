@@ -5,6 +5,7 @@ readers; the report puts the numbers beside every chart as a table too."""
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ REGION_COLOUR = "#1f5fa8"
 """Points and intervals: the report's screenshot test looks for this colour."""
 LIMIT_COLOUR = "#b35806"
 WITHHELD_COLOUR = "#9e9e9e"
+MAX_DATE_LABELS = 14
+"""Dates named under the trend at most: every day is still plotted, and listed in its table."""
 
 plt.rcParams.update(
     {
@@ -85,16 +88,21 @@ def trend_svg(title: str, days: Sequence[TrendDay], description: str) -> str:
     """National % positive per training day with its interval; withheld days as grey ranges."""
     figure, axes = plt.subplots(figsize=(5.2, 2.8))
     figure.subplots_adjust(**_TREND_MARGINS)
-    x = np.arange(len(days))
-    for i, day in enumerate(days):
-        if day.low is None or day.high is None:
-            continue
-        colour = WITHHELD_COLOUR if day.withheld else REGION_COLOUR
-        axes.vlines(i, day.low, day.high, color=colour, linewidth=6 if day.withheld else 1.5)
+    for withheld, colour, width in ((True, WITHHELD_COLOUR, 6), (False, REGION_COLOUR, 1.5)):
+        ranges = [
+            (i, d.low, d.high)
+            for i, d in enumerate(days)
+            if d.withheld == withheld and d.low is not None and d.high is not None
+        ]
+        if ranges:
+            x, low, high = zip(*ranges, strict=True)
+            axes.vlines(x, low, high, color=colour, linewidth=width)
     shown = [(i, d.pct) for i, d in enumerate(days) if d.pct is not None]
     if shown:
         axes.plot(*zip(*shown, strict=True), "o-", color=REGION_COLOUR, linewidth=1, markersize=4)
-    axes.set_xticks(x, [d.label for d in days], rotation=30, ha="right", fontsize=7)
+    step = max(1, math.ceil(len(days) / MAX_DATE_LABELS))
+    ticks = range(0, len(days), step)
+    axes.set_xticks(ticks, [days[i].label for i in ticks], rotation=30, ha="right", fontsize=7)
     axes.set_ylabel("% positive")
     axes.set_ylim(max(0, min([d.low for d in days if d.low is not None] + [100]) - 10), 101)
     return _svg(figure, title, description)

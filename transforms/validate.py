@@ -112,11 +112,13 @@ def check_files(frame: pl.DataFrame, instrument: Instrument) -> CheckedFiles:
     tidied = frame.with_columns(tidy_text(pl.col(c)) for c in present)
     answered = tidied.filter(pl.any_horizontal(pl.col(items).is_not_null())) if items else tidied
     anything = pl.any_horizontal(
-        tidy_text(pl.col(c)).is_not_null() for c in frame.columns if c not in (ROW, FILE)
+        (pl.col(c) if c in present else tidy_text(pl.col(c))).is_not_null()
+        for c in frame.columns
+        if c not in (ROW, FILE)
     )
     n_left_out: dict[int, int] = {}
     if items:
-        written = frame.filter(anything).group_by(FILE).len()
+        written = tidied.filter(anything).group_by(FILE).len()
         kept = answered.group_by(FILE).len().rename({"len": "kept"})
         for file, n, k in written.join(kept, on=FILE, how="left").fill_null(0).iter_rows():
             if n - k:

@@ -4,9 +4,9 @@
 of `make test`).
 
 Own work = the run's time less the floor (the median of runs with nothing to do on the same
-setup and Prefect home); peak memory is the run's (`ru_maxrss` of children, in a process of
-its own per tool that never held the generated responses). The files are generated, in a
-process of their own, by `fixtures.tool_exports` as each tool writes them: names, emails, response ids and
+setup and Prefect home); peak memory is the run's (`ru_maxrss` of the children of a process
+that only runs them). The files are generated, by a process of their own, by
+`fixtures.tool_exports` as each tool writes them: names, emails, response ids and
 free text included, partial responses and the tool's own quirks too. The Qualtrics region's
 `max_file_mb` is raised for the one large file (the default refuses files over 25 MB).
 
@@ -82,16 +82,8 @@ def empty_like(root: Path, config: Path, into: Path) -> Path:
 
 def measure(tool: str, responses: int, repeats: int, scratch: Path) -> dict[str, float | str]:
     root = scratch / tool
-    started = time.perf_counter()
-    written = scratch / f"{tool}-written.json"
-    subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_tool_volume", "--tools", tool,
-         "--responses", str(responses), "--generate", str(root), "--worker", str(written)],
-        check=True,
-    )  # fmt: skip
-    config_text, files, megabytes = json.loads(written.read_text())
+    config_text, files, megabytes, generate_s = json.loads((scratch / f"{tool}.json").read_text())
     config = Path(config_text)
-    generate_s = time.perf_counter() - started
     print(f"{tool}: {files} file(s), {megabytes:.0f} MB in {generate_s:.0f} s", flush=True)
     home = scratch / f"prefect-{tool}"
     floor_config = empty_like(root, config, scratch / f"floor-{tool}")
@@ -127,27 +119,30 @@ def main() -> None:
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.generate is not None:  # apart: a process that held a million responses would
-        # lend its own peak to every run it starts (exec keeps the larger of the two)
+    if args.generate is not None:  # the drop, from a process of its own (see measure)
+        started = time.perf_counter()
         config, files, megabytes = write_volume(args.generate, args.tools[0], args.responses)
-        args.worker.write_text(json.dumps([str(config), files, megabytes]))
+        generated = [str(config), files, megabytes, time.perf_counter() - started]
+        (args.generate.parent / f"{args.tools[0]}.json").write_text(json.dumps(generated))
         return
-    if args.worker is not None:  # one tool, its result as JSON: its children are its own
-        with tempfile.TemporaryDirectory() as tmp:
-            found = measure(args.tools[0], args.responses, args.repeats, Path(tmp))
+    if args.worker is not None:  # one tool's runs, its result as JSON
+        found = measure(args.tools[0], args.responses, args.repeats, args.worker.parent)
         args.worker.write_text(json.dumps(found))
         return
     header = machine_lines()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for tool in args.tools:
-            out = Path(tmp) / f"{tool}.json"
-            subprocess.run(
-                [sys.executable, "-m", "benchmarks.bench_tool_volume", "--tools", tool,
-                 "--responses", str(args.responses), "--repeats", str(args.repeats),
-                 "--worker", str(out)],
-                check=True,
-            )  # fmt: skip
+            scratch = Path(tmp) / tool
+            scratch.mkdir()
+            out = scratch / "result.json"
+            common = [sys.executable, "-m", "benchmarks.bench_tool_volume", "--tools", tool]
+            common += ["--responses", str(args.responses), "--repeats", str(args.repeats)]
+            # Generated and measured by two processes side by side, neither the other's parent:
+            # ru_maxrss of children counts every child waited for, and a process that held a
+            # million responses would lend its peak to the runs.
+            subprocess.run([*common, "--generate", str(scratch / tool)], check=True)
+            subprocess.run([*common, "--worker", str(out)], check=True)
             results.append(json.loads(out.read_text()))
     rows = [
         f"| {r['shape']} | {r['files']} | {r['megabytes']:.0f} | {r['ingested']} | "

@@ -31,6 +31,7 @@ from transforms.load import (
     SubmissionRecord,
     find_ingested,
     ingested_by_content,
+    leave_out,
     record_submission,
     record_submissions,
     reserve_submission_ids,
@@ -472,7 +473,9 @@ def _write_batch(
             results.append((FileOutcome(item.dropped.name, "duplicate", note=note), target))
             continue
         assert item.data is not None
-        data, n_earlier = _without(item.data, repeats.get(position))
+        repeated = repeats.get(position)
+        data = item.data if repeated is None else leave_out(item.data, repeated)
+        n_earlier = 0 if repeated is None else repeated.height
         record, outcome = _ingested(item, data, item.n_repeated + n_earlier, target)
         submissions.append((ids[position], record, data))
         results.append((outcome, target))
@@ -505,21 +508,6 @@ def _repeated(
         int(position): group.select("response_no").unique()  # type: ignore[call-overload]
         for (position,), group in found.group_by("position")
     }
-
-
-def _without(data: Deidentified, repeated: pl.DataFrame | None) -> tuple[Deidentified, int]:
-    """A file's rows without the responses `repeated` names."""
-    if repeated is None or repeated.is_empty():
-        return data, 0
-    repeated = repeated.cast({"response_no": data.answers.schema["response_no"]})
-    fresh = replace(
-        data,
-        answers=data.answers.join(repeated, on="response_no", how="anti"),
-        words=data.words.join(repeated, on="response_no", how="anti"),
-        keys=None if data.keys is None else data.keys.join(repeated, on="response_no", how="anti"),
-        n_responses=data.n_responses - repeated.height,
-    )
-    return fresh, repeated.height
 
 
 def _roll_back(con: duckdb.DuckDBPyConnection) -> None:

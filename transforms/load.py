@@ -267,16 +267,21 @@ def without_repeats(
         ).pl()
     finally:
         con.unregister("incoming_keys")
-    if repeated.is_empty():
-        return data, 0
-    fresh = replace(
+    return leave_out(data, repeated), repeated.height
+
+
+def leave_out(data: Deidentified, responses: pl.DataFrame) -> Deidentified:
+    """A file's rows without the responses (`response_no`, each once) named."""
+    if responses.is_empty():
+        return data
+    responses = responses.cast({"response_no": data.answers.schema["response_no"]})
+    return replace(
         data,
-        answers=data.answers.join(repeated, on="response_no", how="anti"),
-        words=data.words.join(repeated, on="response_no", how="anti"),
-        keys=data.keys.join(repeated, on="response_no", how="anti"),
-        n_responses=data.n_responses - repeated.height,
+        answers=data.answers.join(responses, on="response_no", how="anti"),
+        words=data.words.join(responses, on="response_no", how="anti"),
+        keys=None if data.keys is None else data.keys.join(responses, on="response_no", how="anti"),
+        n_responses=data.n_responses - responses.height,
     )
-    return fresh, repeated.height
 
 
 _LEDGER_SCHEMA = {

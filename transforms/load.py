@@ -189,8 +189,11 @@ def record_submissions(
         schema=_LEDGER_SCHEMA,
         orient="row",
     )
-    tables: dict[str, list[pl.DataFrame]] = {"responses": [], "free_text_words": []}
-    keys = []
+    tables: dict[str, list[pl.DataFrame]] = {
+        "responses": [],
+        "free_text_words": [],
+        "response_keys": [],
+    }
     for submission_id, record, data in submissions:
         if data is None:
             continue
@@ -201,8 +204,7 @@ def record_submissions(
         tables["responses"].append(data.answers.with_columns(owner))
         tables["free_text_words"].append(data.words.with_columns(owner))
         if data.keys is not None:
-            keys.append(data.keys.select("key_hash").with_columns(owner))
-    tables["response_keys"] = keys
+            tables["response_keys"].append(data.keys.select("key_hash").with_columns(owner))
     con.register("incoming_ledger", ledger)
     try:
         con.execute("insert into submissions by name select * from incoming_ledger")

@@ -90,8 +90,10 @@ def record_and_publish(
     try:
         with open_warehouse(config.restricted_path) as con:
             create_restricted_tables(con)
+            con.execute("set threads=1")
             for batch in _batches(prepared, BATCH_SIZE):
                 outcomes += record_many(con, batch, config)
+            con.execute("reset threads")
             n_ingested = sum(o.status == "ingested" for o in outcomes)
             publish = needs_release(con, config, n_ingested)
             release = publish_release(con, config, instrument) if publish else None

@@ -110,6 +110,32 @@ def test_no_word_outside_the_vocabulary_is_ever_stored(answers: list[list[str]])
     }
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(), st.lists(st.one_of(vocabulary_words, hostile_words, anything), max_size=6)
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.lists(st.integers(0, 7), max_size=30),
+)
+def test_a_text_many_respondents_wrote_gives_each_of_them_the_words_it_gives_one(
+    answers: list[list[str] | None], repeats: list[int]
+):
+    """Each distinct text is taken apart once: the words and held-back words of every row are
+    those of its text alone, in the rows' order."""
+    texts = [None if parts is None else " ".join(parts) for parts in answers]
+    written = texts + [texts[i % len(texts)] for i in repeats]
+    together = scrubbed(written)
+    alone = [scrubbed([text]) for text in written]
+    expected_words = [(n, w) for n, one in enumerate(alone, 1) for w in one.words["word"]]
+    assert list(together.words.iter_rows()) == expected_words
+    held = [n for n, one in enumerate(alone, 1) for _ in range(one.n_held_back)]
+    assert together.held_back["response_no"].to_list() == held
+
+
 def test_the_words_stage_schema_refuses_a_word_outside_the_vocabulary():
     frame = pl.DataFrame(
         {"response_no": [1, 2], "training_day": [dt.date(2026, 1, 7)] * 2, "item": ["x"] * 2},

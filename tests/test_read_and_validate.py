@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas.instrument import Instrument
 from tests.conftest import TEMPLATE_HEADER, answered_row, template_csv
+from transforms.likert import tidy_columns, tidy_text
 from transforms.problems import FileRejected, Problem
 from transforms.read import ROW, read_template
 from transforms.validate import validate_rows
@@ -118,3 +121,26 @@ def test_windows_1252_from_excel_is_decoded_not_rejected(instrument: Instrument)
     assert frame["three_words"].to_list()[0] == "café, naïve, calm"
     problems = problems_of(data, instrument)
     assert {(p.row, p.found) for p in problems} == {(3, "'Agrée'")}
+
+
+spaces = st.sampled_from([" ", "  ", "\t", "\u00a0", "\u2007", "\u202f", "\n", ""])
+cells = st.one_of(
+    st.none(),
+    st.lists(st.one_of(spaces, st.sampled_from(["Agree", "agree", "1", "x"])), max_size=5).map(
+        "".join
+    ),
+    st.text(max_size=6),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(cells, min_size=1, max_size=12), st.lists(st.integers(0, 11), max_size=60))
+def test_tidying_each_distinct_cell_once_tidies_every_cell_as_tidy_text_does(
+    written: list[str | None], repeats: list[int]
+):
+    column = written + [written[i % len(written)] for i in repeats]
+    frame = pl.DataFrame(
+        {"answer": column, "other": column}, schema={"answer": pl.Utf8, "other": pl.Utf8}
+    )
+    expected = frame.with_columns(tidy_text(pl.col("answer")))
+    assert tidy_columns(frame, ["answer"]).equals(expected)

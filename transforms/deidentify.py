@@ -12,7 +12,7 @@ import polars as pl
 
 from schemas.instrument import Instrument
 from schemas.stages import Answers, Words
-from transforms.likert import answer_code
+from transforms.likert import code_of_tidied
 from transforms.scrub import words
 from transforms.validate import FILE, TRAINING_DAY
 
@@ -50,7 +50,7 @@ def deidentify_files(
         pl.col(FILE),
         pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(FILE).alias("response_no"),
         pl.col(TRAINING_DAY).str.strptime(pl.Date, "%Y-%m-%d"),
-        *(answer_code(pl.col(item), instrument).alias(item) for item in instrument.likert_items),
+        *(code_of_tidied(pl.col(item), instrument).alias(item) for item in instrument.likert_items),
         *(pl.col(item) for item in instrument.free_text_items),
     )
     answers = (

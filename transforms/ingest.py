@@ -490,13 +490,12 @@ def _repeated(
 ) -> dict[int, pl.DataFrame]:
     """Per file to be ingested (by position), the response numbers its region sent before:
     in a file already recorded, or in one earlier in the batch."""
-    frames = [
-        batch[position].data.keys.with_columns(  # type: ignore[union-attr]
-            pl.lit(position, pl.Int64).alias("position"), pl.lit(region).alias("region")
-        )
-        for position, (_, region, _) in firsts.items()
-        if batch[position].data is not None and batch[position].data.keys is not None  # type: ignore[union-attr]
-    ]
+    frames = []
+    for position, (_, region, _) in firsts.items():
+        data = batch[position].data
+        if data is not None and data.keys is not None and data.keys.height:
+            where = [pl.lit(position, pl.Int64).alias("position"), pl.lit(region).alias("region")]
+            frames.append(data.keys.with_columns(where))
     if not frames:
         return {}
     keys = pl.concat(frames, how="vertical_relaxed")

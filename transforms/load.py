@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from transforms.deidentify import Deidentified
@@ -189,35 +190,45 @@ def record_submissions(
         schema=_LEDGER_SCHEMA,
         orient="row",
     )
-    tables: dict[str, list[pl.DataFrame]] = {
-        "responses": [],
-        "free_text_words": [],
-        "response_keys": [],
+    written = [(i, record.region, data) for i, record, data in submissions if data is not None]
+    tables = {
+        "responses": _owned([(i, region, data.answers) for i, region, data in written]),
+        "free_text_words": _owned([(i, region, data.words) for i, region, data in written]),
+        "response_keys": _owned(
+            [
+                (i, region, data.keys.select("key_hash"))
+                for i, region, data in written
+                if data.keys is not None
+            ]
+        ),
     }
-    for submission_id, record, data in submissions:
-        if data is None:
-            continue
-        owner = [
-            pl.lit(submission_id, pl.Int32).alias("submission_id"),
-            pl.lit(record.region, pl.Utf8).alias("region"),
-        ]
-        tables["responses"].append(data.answers.with_columns(owner))
-        tables["free_text_words"].append(data.words.with_columns(owner))
-        if data.keys is not None:
-            tables["response_keys"].append(data.keys.select("key_hash").with_columns(owner))
     con.register("incoming_ledger", ledger)
     try:
         con.execute("insert into submissions by name select * from incoming_ledger")
     finally:
         con.unregister("incoming_ledger")
-    for table, frames in tables.items():
-        if not frames:
+    for table, rows in tables.items():
+        if rows is None:
             continue
-        con.register("incoming_rows", pl.concat(frames, how="vertical_relaxed"))
+        con.register("incoming_rows", rows)
         try:
             con.execute(f"insert into {table} by name select * from incoming_rows")
         finally:
             con.unregister("incoming_rows")
+
+
+def _owned(files: Sequence[tuple[int, str, pl.DataFrame]]) -> pl.DataFrame | None:
+    """Many files' rows as one frame, each row with its file's submission_id and region (None:
+    no rows at all)."""
+    kept = [(i, region, rows) for i, region, rows in files if rows.height]
+    if not kept:
+        return None
+    of_file = np.repeat(np.arange(len(kept)), [rows.height for _, _, rows in kept])
+    ids = pl.Series("submission_id", [i for i, _, _ in kept], dtype=pl.Int32)
+    regions = pl.Series("region", [region for _, region, _ in kept], dtype=pl.Utf8)
+    return pl.concat([rows for _, _, rows in kept], how="vertical_relaxed").with_columns(
+        ids.gather(of_file), regions.gather(of_file)
+    )
 
 
 def _withdraw(con: duckdb.DuckDBPyConnection, replacement: int, replaced: Sequence[int]) -> None:

@@ -23,6 +23,8 @@ by accident: each is tested on its own."""
 WORD = r"[\p{L}\p{M}]+(?:'[\p{L}\p{M}]+)*"
 """Letters with their marks (so no letter is split from its accent), apostrophes inside; a
 hyphen separates words ("self-awareness" is two)."""
+TEXT = "__text"
+"""The free text being taken apart, beside the columns kept with its words."""
 STOPWORDS = frozenset(
     [
         "a",
@@ -92,18 +94,20 @@ class Scrubbed:
 
 
 def words(frame: pl.DataFrame, text: str, keep: list[str]) -> Scrubbed:
-    """The vocabulary words of the `text` column, in normalised form; stopwords dropped."""
+    """The vocabulary words of the `text` column, in normalised form; stopwords dropped. Each
+    distinct text is taken apart once, however many respondents wrote it."""
+    distinct = frame.get_column(text).cast(pl.Utf8).unique().drop_nulls()
     cleaned = redact_identifiers(
-        pl.col(text)
-        .cast(pl.Utf8)
-        .str.normalize("NFKC")
-        .str.replace_all("\u2019", "'", literal=True)
+        pl.col(TEXT).str.normalize("NFKC").str.replace_all("\u2019", "'", literal=True)
     ).str.extract_all(WORD)
+    tokens_of = pl.DataFrame({TEXT: distinct}).with_columns(cleaned.alias("token"))
     found = (
         frame.lazy()
-        .select(*keep, cleaned.alias("token"))
+        .select(*keep, pl.col(text).cast(pl.Utf8).alias(TEXT))
+        .join(tokens_of.lazy(), on=TEXT, how="inner", maintain_order="left")
         .explode("token")
         .drop_nulls("token")
+        .select(*keep, "token")
         .collect()
     )
     tokens = found.get_column("token").unique()

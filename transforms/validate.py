@@ -12,7 +12,7 @@ import pandera.polars as pa
 import polars as pl
 
 from schemas.instrument import Instrument
-from transforms.likert import accepted_answers, answer_code, tidy_text
+from transforms.likert import accepted_answers, code_of_tidied, tidy_columns, tidy_text
 from transforms.problems import FileRejected, Problem, quoted
 from transforms.readers.tools import ROW
 
@@ -47,7 +47,9 @@ def template_rows_schema(instrument: Instrument) -> pa.DataFrameSchema:
 
     def answer_is_accepted(data: pa.PolarsData) -> pl.LazyFrame:
         cell = pl.col(data.key)
-        return data.lazyframe.select(cell.is_null() | answer_code(cell, instrument).is_not_null())
+        return data.lazyframe.select(
+            cell.is_null() | code_of_tidied(cell, instrument).is_not_null()
+        )
 
     columns: dict[str, pa.Column] = {
         TRAINING_DAY: pa.Column(
@@ -109,7 +111,7 @@ def check_files(frame: pl.DataFrame, instrument: Instrument) -> CheckedFiles:
     missing = [c for c in required if c not in frame.columns]
     present = [c for c in required if c in frame.columns]
     items = [c for c in instrument.item_ids if c in frame.columns]
-    tidied = frame.with_columns(tidy_text(pl.col(c)) for c in present)
+    tidied = tidy_columns(frame, present)
     answered = tidied.filter(pl.any_horizontal(pl.col(items).is_not_null())) if items else tidied
     anything = pl.any_horizontal(
         (pl.col(c) if c in present else tidy_text(pl.col(c))).is_not_null()

@@ -165,7 +165,7 @@ def separator(text: str) -> str:
 def _csv(text: str) -> pl.DataFrame:
     try:
         frame = pl.read_csv(
-            io.StringIO(text),
+            text.encode(),
             separator=separator(text),
             has_header=False,
             infer_schema=False,

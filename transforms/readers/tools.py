@@ -215,7 +215,7 @@ def read_export(grid: pl.DataFrame, tool: str) -> Export:
         .with_columns(pl.col(ROW).cast(pl.Int64))
         .slice(layout.header_rows)
     )
-    cells = cells.filter(pl.any_horizontal(pl.col(unique).str.strip_chars().ne("")))
+    cells = cells.filter(pl.concat_str(pl.col(unique), ignore_nulls=True).str.contains(r"\S"))
     cells = cells.with_columns(
         (layout.partial if layout.partial is not None else pl.lit(False)).alias(PARTIAL)
     )

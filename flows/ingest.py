@@ -90,6 +90,7 @@ def record_and_publish(
     try:
         with open_warehouse(config.restricted_path) as con:
             create_restricted_tables(con)
+            # the preparing threads have the cores: a parallel insert only waits for them
             con.execute("set threads=1")
             for batch in _batches(prepared, BATCH_SIZE):
                 outcomes += record_many(con, batch, config)

@@ -75,8 +75,8 @@ def deidentify_files(
         else pl.DataFrame(schema={FILE: pl.Int32()})
     )
     counts = dict(coded.group_by(FILE).len().iter_rows())
-    answers_of = answers.partition_by(FILE, as_dict=True, include_key=False)
-    words_of = kept_words.partition_by(FILE, as_dict=True, include_key=False)
+    answers_of = _by_file(answers, files)
+    words_of = _by_file(kept_words, files)
     held_of = dict(held_back.group_by(FILE).len().iter_rows())
     empty_answers = answers.drop(FILE).clear()
     empty_words = kept_words.drop(FILE).clear()
@@ -90,3 +90,10 @@ def deidentify_files(
         )
         for file in files
     }
+
+
+def _by_file(rows: pl.DataFrame, files: Sequence[int]) -> dict[tuple[int], pl.DataFrame]:
+    """Each file's rows, FILE dropped; one file's are the frame itself (no copy of a large one)."""
+    if len(files) == 1:
+        return {(files[0],): rows.drop(FILE)} if rows.height else {}
+    return rows.partition_by(FILE, as_dict=True, include_key=False)  # type: ignore[return-value]

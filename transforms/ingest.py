@@ -184,6 +184,7 @@ def _read(
     source = region.source
     try:
         grid = read_grid(data)
+        del data  # a large export is not held as bytes beside its grid
         source = detect(grid) if region.source == "auto" else region.source
         check_shape(grid, source)
         export = read_export(grid, source)

@@ -47,8 +47,9 @@ def map_export(
     ]
     present = {item: h for item, h in headers.items() if h in export.cells.columns}
     cells = export.cells
-    n_partial = cells.filter(PARTIAL).height
-    cells = cells.filter(~pl.col(PARTIAL))
+    n_partial = int(cells.get_column(PARTIAL).sum())
+    if n_partial:
+        cells = cells.filter(~pl.col(PARTIAL))
     day, day_header, day_problem = _training_day(export, region, cells, file_name)
     if day_problem:
         problems.append(day_problem)

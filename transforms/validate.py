@@ -112,7 +112,7 @@ def check_files(frame: pl.DataFrame, instrument: Instrument) -> CheckedFiles:
     present = [c for c in required if c in frame.columns]
     items = [c for c in instrument.item_ids if c in frame.columns]
     tidied = tidy_columns(frame, present)
-    answered = tidied.filter(pl.any_horizontal(pl.col(items).is_not_null())) if items else tidied
+    answered = _kept(tidied, pl.any_horizontal(pl.col(items).is_not_null())) if items else tidied
     anything = pl.any_horizontal(
         (pl.col(c) if c in present else tidy_text(pl.col(c))).is_not_null()
         for c in frame.columns
@@ -132,6 +132,12 @@ def check_files(frame: pl.DataFrame, instrument: Instrument) -> CheckedFiles:
         for file, problem in _problems(exc.failure_cases, answered):
             problems.setdefault(file, []).append(problem)
     return CheckedFiles(answered, n_left_out, problems)
+
+
+def _kept(frame: pl.DataFrame, condition: pl.Expr) -> pl.DataFrame:
+    """The rows meeting `condition`; the frame itself when all do (no copy of a large one)."""
+    keep = frame.select(condition).to_series()
+    return frame if keep.all() else frame.filter(keep)
 
 
 def _problems(failure_cases: pl.DataFrame, rows: pl.DataFrame) -> list[tuple[int, Problem]]:

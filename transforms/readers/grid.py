@@ -52,7 +52,7 @@ def read_grid(data: bytes) -> pl.DataFrame:
     head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<table", b"<meta")):
         raise refuse("a web page (HTML or XML) saved with a spreadsheet's name", SAVE_AS)
-    return _csv(decode(data))
+    return _csv(data)
 
 
 def _workbook(data: bytes) -> pl.DataFrame:
@@ -120,7 +120,13 @@ def _inflated_bytes(data: bytes, members: list[zipfile.ZipInfo], limit: int) -> 
 def decode(data: bytes) -> str:
     """UTF-8 (with or without BOM, or UTF-16 with BOM); else Windows-1252 as Excel's "CSV (Comma
     delimited)" writes, when the detector agrees the bytes are text at all."""
+    return _decoded(data)[0]
+
+
+def _decoded(data: bytes) -> tuple[str, bool]:
+    """`decode`, and whether the bytes are UTF-8 as they stand (a BOM aside)."""
     text: str | None = None
+    utf8 = True
     for bom, encoding in (
         (b"\xef\xbb\xbf", "utf-8-sig"),
         (b"\xff\xfe", "utf-16"),
@@ -131,17 +137,19 @@ def decode(data: bytes) -> str:
                 text = data.decode(encoding)
             except UnicodeDecodeError:
                 raise refuse("text that is not valid " + encoding.upper(), SAVE_AS) from None
+            utf8 = encoding == "utf-8-sig"
             break
     if text is None:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             text = _legacy_text(data)
+            utf8 = False
     if "\x00" in text or len(CONTROL.findall(text[:65536])) > MAX_CONTROL_SHARE * min(
         len(text), 65536
     ):
         raise refuse("binary content, not a text (CSV) file", SAVE_AS)
-    return text
+    return text, utf8
 
 
 def _legacy_text(data: bytes) -> str:
@@ -158,15 +166,22 @@ def _legacy_text(data: bytes) -> str:
 
 def separator(text: str) -> str:
     """The delimiter of the first line: `,`, or `;` as European Excel writes, or tab."""
-    first = re.sub(r'"[^"]*"', "", text.split("\n", 1)[0])
+    end = text.find("\n")
+    first = re.sub(r'"[^"]*"', "", text if end < 0 else text[:end])
     return max(SEPARATORS, key=first.count)
 
 
-def _csv(text: str) -> pl.DataFrame:
+def _csv(data: bytes) -> pl.DataFrame:
+    """Parsed from the file's own bytes when they are UTF-8 (polars skips a BOM), so a large
+    export is not held three times over: as bytes, as text and as text encoded again."""
+    text, utf8 = _decoded(data)
+    delimiter = separator(text)
+    utf8_bytes = data if utf8 else text.encode()
+    del text
     try:
         frame = pl.read_csv(
-            text.encode(),
-            separator=separator(text),
+            utf8_bytes,
+            separator=delimiter,
             has_header=False,
             infer_schema=False,
             truncate_ragged_lines=False,

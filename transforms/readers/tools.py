@@ -215,7 +215,9 @@ def read_export(grid: pl.DataFrame, tool: str) -> Export:
         .with_columns(pl.col(ROW).cast(pl.Int64))
         .slice(layout.header_rows)
     )
-    cells = cells.filter(pl.concat_str(pl.col(unique), ignore_nulls=True).str.contains(r"\S"))
+    written = cells.select(pl.concat_str(pl.col(unique), ignore_nulls=True).str.contains(r"\S"))
+    if not written.to_series().all():
+        cells = cells.filter(written.to_series())
     cells = cells.with_columns(
         (layout.partial if layout.partial is not None else pl.lit(False)).alias(PARTIAL)
     )

@@ -38,7 +38,8 @@ def _iso_date(column: pl.Expr) -> pl.Expr:
 
 
 def template_rows_schema(instrument: Instrument) -> pa.DataFrameSchema:
-    """The read stage: one row per respondent, text cells tidied, before de-identification."""
+    """The read stage: one row per respondent, text cells tidied (`tidy_columns`: the answer
+    check codes them as they are), before de-identification."""
 
     def training_day_is_iso(data: pa.PolarsData) -> pl.LazyFrame:
         day = pl.col(data.key)

@@ -117,14 +117,10 @@ def _inflated_bytes(data: bytes, members: list[zipfile.ZipInfo], limit: int) -> 
     return total
 
 
-def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM, or UTF-16 with BOM); else Windows-1252 as Excel's "CSV (Comma
-    delimited)" writes, when the detector agrees the bytes are text at all."""
-    return _decoded(data)[0]
-
-
-def _decoded(data: bytes) -> tuple[str, bool]:
-    """`decode`, and whether the bytes are UTF-8 as they stand (a BOM aside)."""
+def decode(data: bytes) -> tuple[str, bool]:
+    """The text: UTF-8 (with or without BOM, or UTF-16 with BOM); else Windows-1252 as Excel's
+    "CSV (Comma delimited)" writes, when the detector agrees the bytes are text at all. And
+    whether the bytes are UTF-8 as they stand (a BOM aside)."""
     text: str | None = None
     utf8 = True
     for bom, encoding in (
@@ -174,7 +170,7 @@ def separator(text: str) -> str:
 def _csv(data: bytes) -> pl.DataFrame:
     """Parsed from the file's own bytes when they are UTF-8 (polars skips a BOM), so a large
     export is not held three times over: as bytes, as text and as text encoded again."""
-    text, utf8 = _decoded(data)
+    text, utf8 = decode(data)
     delimiter = separator(text)
     utf8_bytes = data if utf8 else text.encode()
     del text

@@ -14,7 +14,7 @@ from schemas.instrument import Instrument
 from transforms.dates import iso_day
 from transforms.likert import tidy_text
 from transforms.problems import FileRejected, Problem
-from transforms.readers.tools import PARTIAL, ROW, Export
+from transforms.readers.tools import PARTIAL, ROW, Export, rows_where
 from transforms.response_keys import keyed_hashes
 from transforms.validate import TRAINING_DAY
 
@@ -46,10 +46,8 @@ def map_export(
         for header in sorted(set(headers.values()) & export.duplicated)
     ]
     present = {item: h for item, h in headers.items() if h in export.cells.columns}
-    cells = export.cells
-    n_partial = int(cells.get_column(PARTIAL).sum())
-    if n_partial:
-        cells = cells.filter(~pl.col(PARTIAL))
+    cells = rows_where(export.cells, ~pl.col(PARTIAL))
+    n_partial = export.cells.height - cells.height
     day, day_header, day_problem = _training_day(export, region, cells, file_name)
     if day_problem:
         problems.append(day_problem)

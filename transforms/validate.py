@@ -14,7 +14,7 @@ import polars as pl
 from schemas.instrument import Instrument
 from transforms.likert import accepted_answers, code_of_tidied, tidy_columns, tidy_text
 from transforms.problems import FileRejected, Problem, quoted
-from transforms.readers.tools import ROW
+from transforms.readers.tools import ROW, rows_where
 
 TRAINING_DAY = "training_day"
 FILE = "__file"
@@ -113,7 +113,9 @@ def check_files(frame: pl.DataFrame, instrument: Instrument) -> CheckedFiles:
     present = [c for c in required if c in frame.columns]
     items = [c for c in instrument.item_ids if c in frame.columns]
     tidied = tidy_columns(frame, present)
-    answered = _kept(tidied, pl.any_horizontal(pl.col(items).is_not_null())) if items else tidied
+    answered = (
+        rows_where(tidied, pl.any_horizontal(pl.col(items).is_not_null())) if items else tidied
+    )
     anything = pl.any_horizontal(
         (pl.col(c) if c in present else tidy_text(pl.col(c))).is_not_null()
         for c in frame.columns
@@ -133,12 +135,6 @@ def check_files(frame: pl.DataFrame, instrument: Instrument) -> CheckedFiles:
         for file, problem in _problems(exc.failure_cases, answered):
             problems.setdefault(file, []).append(problem)
     return CheckedFiles(answered, n_left_out, problems)
-
-
-def _kept(frame: pl.DataFrame, condition: pl.Expr) -> pl.DataFrame:
-    """The rows meeting `condition`; the frame itself when all do (no copy of a large one)."""
-    keep = frame.select(condition).to_series()
-    return frame if keep.all() else frame.filter(keep)
 
 
 def _problems(failure_cases: pl.DataFrame, rows: pl.DataFrame) -> list[tuple[int, Problem]]:

@@ -199,6 +199,12 @@ def _letters(index: int) -> str:
     return letters
 
 
+def rows_where(frame: pl.DataFrame, condition: pl.Expr) -> pl.DataFrame:
+    """The rows meeting `condition`; the frame itself when all do (no copy of a large export)."""
+    keep = frame.select(condition).to_series()
+    return frame if keep.all() else frame.filter(keep)
+
+
 def read_export(grid: pl.DataFrame, tool: str) -> Export:
     """Name the grid's columns as the region sees them and number its rows as in its tool."""
     layout = LAYOUTS[tool](grid)
@@ -215,9 +221,7 @@ def read_export(grid: pl.DataFrame, tool: str) -> Export:
         .with_columns(pl.col(ROW).cast(pl.Int64))
         .slice(layout.header_rows)
     )
-    written = cells.select(pl.concat_str(pl.col(unique), ignore_nulls=True).str.contains(r"\S"))
-    if not written.to_series().all():
-        cells = cells.filter(written.to_series())
+    cells = rows_where(cells, pl.concat_str(pl.col(unique), ignore_nulls=True).str.contains(r"\S"))
     cells = cells.with_columns(
         (layout.partial if layout.partial is not None else pl.lit(False)).alias(PARTIAL)
     )

@@ -19,9 +19,12 @@ prefixes with nothing open between them share a column. An end of an interval is
 optimum rounded inwards (no integer point lies beyond it) once an integer assignment attains
 that value:
 
-- the assignment is kept as the end's *witness*; when the linear optimum changes more than a
-  couple of cells, a second program finds the one nearest the truth (least total difference)
-  attaining the same value, so later figures rarely disagree with it;
+- the assignment is kept as the end's *witness*: the linear optimum itself when it is an
+  integer point, else the one nearest the truth (least total difference) that a second
+  program finds attaining the rounded value. Replacing an integer optimum by the nearest
+  one too would make later figures disagree with it a little less often, but costs more
+  than it saves: a second program for every end, where only a witness that a release's
+  figures contradict needs one (`carry`);
 - when no integer point attains it, HiGHS solves the integer program for that end.
 
 What makes a long history cheap is what is kept between questions and between releases:
@@ -155,9 +158,6 @@ _UNBOUNDED = (
     highspy.HighsModelStatus.kUnbounded,
     highspy.HighsModelStatus.kUnboundedOrInfeasible,
 )
-_FEW = 2
-"""A witness changing this many cells or fewer is kept as the linear program found it; a
-larger one is replaced by the nearest assignment attaining the same end."""
 
 
 class ItemModel:
@@ -233,7 +233,7 @@ class ItemModel:
         before = self.families[family].current
         self._set_bounds(family, figure)
         try:
-            return self._solve(quantity, sparse=False).interval
+            return self._solve(quantity, kept=False).interval
         finally:
             self._set_bounds(family, before)
 
@@ -402,7 +402,7 @@ class ItemModel:
         if known is None or not known.exact:
             if known is not None:
                 self._forget(key)
-            known = self._solve(quantity, sparse=True)
+            known = self._solve(quantity, kept=True)
             self._remember(key, known)
         return known
 
@@ -667,11 +667,13 @@ class ItemModel:
                 np.array([hi for _, _, hi in pairs], dtype=float),
             )
 
-    def _solve(self, quantity: Quantity, *, sparse: bool) -> Known:
+    def _solve(self, quantity: Quantity, *, kept: bool) -> Known:
+        """The exact interval under the current figures; `kept`: the answer will be remembered
+        (a positive count it rests on is remembered too), else it is a trial's."""
         complement = self._complement(quantity)
         if complement is not None:
             total, positive, family = complement
-            known = self._exact(positive) if sparse else self._solve(positive, sparse=False)
+            known = self._exact(positive) if kept else self._solve(positive, kept=False)
             lo, hi = known.interval.lo, known.interval.hi
             assert hi is not None, "a positive count under a published total is bounded"
             binding = None if known.binding is None else known.binding | family
@@ -679,8 +681,8 @@ class ItemModel:
         columns, signs, truth = self._signed(quantity.cells, quantity.measure)
         if not len(columns):
             return Known(Interval(truth, truth), {}, {}, frozenset())
-        low = self._end(columns, signs, 1.0, sparse=sparse)
-        high = self._end(columns, signs, -1.0, sparse=sparse)
+        low = self._end(columns, signs, 1.0)
+        high = self._end(columns, signs, -1.0)
         assert low.value is not None and low.witness is not None
         binding = (
             None if low.binding is None or high.binding is None else low.binding | high.binding
@@ -736,12 +738,11 @@ class ItemModel:
         columns: np.ndarray,
         signs: np.ndarray,
         sign: float,
-        *,
-        sparse: bool,
     ) -> _End:
         """One end (sign +1: least, -1: most) of the objective, as a difference from the truth.
         No integer point lies beyond the linear optimum rounded inwards, so an integer point
-        attaining that settles the end (and what the linear optimum rests on, it rests on);
+        attaining that settles the end (and what the linear optimum rests on, it rests on):
+        the optimum itself when it is one, else the nearest that attains the rounded value;
         only when none is found does the integer program decide."""
         highs = self._highs
         self._cost(columns, sign * signs)
@@ -764,10 +765,7 @@ class ItemModel:
             if nearest is None:
                 return self._integer_end(columns, signs, sign)
             return _End(target, nearest, binding)
-        witness = self._witness(point)
-        if sparse and len(witness) > _FEW:
-            witness = self._nearest(columns, signs, target) or witness
-        return _End(target, witness, binding)
+        return _End(target, self._witness(point), binding)
 
     def _cost(self, columns: np.ndarray, costs: np.ndarray) -> None:
         highs = self._highs

@@ -6,6 +6,7 @@ thousand files costs a few dozen task runs, not thousands."""
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -135,14 +136,20 @@ def _batches(items: Iterable[Prepared], size: int) -> Iterator[list[Prepared]]:
 
 def prepare_here(config: Config, files: list[DroppedFile]) -> tuple[Iterator[Prepared], list[str]]:
     """Prepare every file in this flow run, in batches on the task runner's threads; the
-    prepared files come in order, each batch as it is ready, and are not kept once taken."""
+    prepared files come in order, each batch as it is ready, and are not kept once taken.
+
+    Batches are submitted in the flow's own context, though it is the recording task that asks
+    for them: a task submitted inside another task joins that task's transaction, which holds
+    every result until the outer task ends (all of a backfill's rows at once)."""
     batches = deque(files[i : i + BATCH_SIZE] for i in range(0, len(files), BATCH_SIZE))
     running: deque[PrefectFuture[list[Prepared]]] = deque()
+    in_the_flow = contextvars.copy_context()
 
     def in_order() -> Iterator[Prepared]:
         while batches or running:
             while batches and len(running) < BATCHES_AHEAD:
-                running.append(prepare_batch.submit(batches.popleft(), config))
+                batch = batches.popleft()
+                running.append(in_the_flow.run(prepare_batch.submit, batch, config))
             yield from running.popleft().result()
 
     return in_order(), []

@@ -1,6 +1,8 @@
 """A run holds only the batches in flight, however many files the drop has: a backfill of a
 million responses must fit in memory (issue 11). Checked on a real run of the command, with
-tiny batches, by asking at each batch recorded whether any file recorded before is still held."""
+tiny batches, by asking at each batch recorded how many files recorded before are still held:
+never more than the batches being prepared meanwhile (a thread may still be letting go of the
+one it just finished), however many were recorded."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.regional_drop import write_drop
+from flows.ingest import BATCHES_AHEAD
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +44,7 @@ finally:
 
 
 def test_a_run_lets_go_of_each_batch_once_it_is_recorded(tmp_path: Path, prefect_home: Path):
-    drop = write_drop(tmp_path, n_regions=3, n_training_days=4, with_bad_file=True)
+    drop = write_drop(tmp_path, n_regions=4, n_training_days=5, with_bad_file=True)
     counts = tmp_path / "counts.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env["PREFECT_HOME"] = str(prefect_home)
@@ -57,5 +60,5 @@ def test_a_run_lets_go_of_each_batch_once_it_is_recorded(tmp_path: Path, prefect
     assert done.returncode == 0, done.stdout + done.stderr
     found = json.loads(counts.read_text())
     assert found["recorded"] == len(drop.files) + len(drop.bad_files)
-    assert len(found["still_held"]) >= 6
-    assert max(found["still_held"]) == 0, found
+    assert len(found["still_held"]) >= 10
+    assert max(found["still_held"]) <= BATCH_SIZE * BATCHES_AHEAD, found

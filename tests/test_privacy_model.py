@@ -134,9 +134,13 @@ def test_the_next_release_takes_over_only_intervals_its_figures_agree_with():
     assert shown.interval(DAY_B) == Interval(11, 11)
 
 
-def release_two_with_day_d() -> ItemModel:
-    """Release 2 of `one_region`: day c (5 of 5, shown) and day d (4 of 20, count withheld)
-    added, and the region shown whole (26 of 47)."""
+def test_an_end_whose_witness_no_longer_fits_is_taken_over_when_another_assignment_attains_it():
+    """Release 2 adds day c (5 of 5, shown) and day d (4 of 20, count withheld), and shows the
+    region whole (26 of 47). Release 1's witnesses for day b (0 and 12 positives) changed the
+    region's count, so they no longer fit; but day d can make up the difference (15 or 3 of
+    its 20), so both ends stand, and are taken over with new witnesses, not solved again."""
+    first = one_region(OPEN)
+    known = first.known(DAY_B)
     n, k = np.array([10, 12, 5, 20]), np.array([6, 11, 5, 4])
     families = [
         Family(np.array([0]), np.array([1]), current=exact_figure(10, 6)),
@@ -150,24 +154,14 @@ def release_two_with_day_d() -> ItemModel:
             current=exact_figure(47, 26),
         ),
     ]
-    return ItemModel(np.array([1, 1, 2, 2]), n, k, families, release_no=2)
-
-
-def test_an_end_whose_witness_no_longer_fits_is_taken_over_when_another_assignment_attains_it():
-    """Release 2 adds day c (5 of 5, shown) and day d (4 of 20, count withheld), and shows the
-    region whole (26 of 47). Release 1's witnesses for day b (0 and 12 positives) changed the
-    region's count, so they no longer fit; but day d can make up the difference (15 or 3 of
-    its 20), so both ends stand, and are taken over with new witnesses, not solved again."""
-    first = one_region(OPEN)
-    known = first.known(DAY_B)
-    second = release_two_with_day_d()
+    second = ItemModel(np.array([1, 1, 2, 2]), n, k, families, release_no=2)
     carried = {((1,), POSITIVE): Known(known.interval, known.low, known.high, frozenset())}
     assert second.carry(carried) == 1
     taken = second.known(DAY_B)
     assert taken.interval == Interval(0, 12)
     assert taken.low != known.low and taken.high != known.high, "new witnesses"
     assert taken.low[3][0] == 11 and taken.high[3][0] == -1, "day d makes up the difference"
-    fresh = release_two_with_day_d()
+    fresh = ItemModel(np.array([1, 1, 2, 2]), n, k, families, release_no=2)
     assert fresh.interval(DAY_B) == Interval(0, 12)
 
 
@@ -177,7 +171,20 @@ def test_an_end_whose_witness_no_longer_fits_borrows_one_that_fits_without_a_pro
     day b's ends as well, so day b's interval is taken over with them and no program runs."""
     first = one_region(OPEN)
     known = first.known(DAY_B)
-    second = release_two_with_day_d()
+    n, k = np.array([10, 12, 5, 20]), np.array([6, 11, 5, 4])
+    families = [
+        Family(np.array([0]), np.array([1]), current=exact_figure(10, 6)),
+        Family(np.array([1]), np.array([1]), current=count_withheld(12)),
+        Family(np.array([2]), np.array([2]), current=exact_figure(5, 5)),
+        Family(np.array([3]), np.array([2]), current=count_withheld(20)),
+        Family(
+            np.array([0, 1, 2, 3]),
+            np.array([1, 1, 2, 2]),
+            {2: [22.0, 22.0, *OPEN]},
+            current=exact_figure(47, 26),
+        ),
+    ]
+    second = ItemModel(np.array([1, 1, 2, 2]), n, k, families, release_no=2)
     day_d_low = {3: (-1, 1), 1: (1, -1)}
     day_d_high = {3: (11, -11), 1: (-11, 11)}
     carried = {
@@ -189,6 +196,6 @@ def test_an_end_whose_witness_no_longer_fits_borrows_one_that_fits_without_a_pro
     taken = second.known(DAY_B)
     assert taken.interval == Interval(0, 12)
     assert (taken.low, taken.high) == (day_d_high, day_d_low)
-    fresh = release_two_with_day_d()
+    fresh = ItemModel(np.array([1, 1, 2, 2]), n, k, families, release_no=2)
     assert fresh.interval(DAY_B) == Interval(0, 12)
     assert fresh.interval(Quantity((3,), POSITIVE)) == Interval(3, 15)

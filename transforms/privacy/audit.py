@@ -38,8 +38,7 @@ What makes a long history cheap is what is kept between questions and between re
   is also all the engine needs to try when it looks for a cover;
 - the next release holds every figure of this one (they are history) plus the new ones, so an
   end can only move inwards: it is carried over when its witness agrees with the new figures,
-  when another end's witness that agrees attains it too, or when one program finds another
-  integer assignment attaining it under them."""
+  or when one program finds another integer assignment attaining it under them."""
 
 from __future__ import annotations
 

@@ -163,39 +163,3 @@ def test_an_end_whose_witness_no_longer_fits_is_taken_over_when_another_assignme
     assert taken.low[3][0] == 11 and taken.high[3][0] == -1, "day d makes up the difference"
     fresh = ItemModel(np.array([1, 1, 2, 2]), n, k, families, release_no=2)
     assert fresh.interval(DAY_B) == Interval(0, 12)
-
-
-def test_an_end_whose_witness_no_longer_fits_borrows_one_that_fits_without_a_program():
-    """The same release 2 as above, now also carrying day d's count (3-15 under the region's
-    26 positives), whose witnesses (day d 3 or 15, so day b 12 or 0) still fit. They attain
-    day b's ends as well, so day b's interval is taken over with them and no program runs."""
-    first = one_region(OPEN)
-    known = first.known(DAY_B)
-    n, k = np.array([10, 12, 5, 20]), np.array([6, 11, 5, 4])
-    families = [
-        Family(np.array([0]), np.array([1]), current=exact_figure(10, 6)),
-        Family(np.array([1]), np.array([1]), current=count_withheld(12)),
-        Family(np.array([2]), np.array([2]), current=exact_figure(5, 5)),
-        Family(np.array([3]), np.array([2]), current=count_withheld(20)),
-        Family(
-            np.array([0, 1, 2, 3]),
-            np.array([1, 1, 2, 2]),
-            {2: [22.0, 22.0, *OPEN]},
-            current=exact_figure(47, 26),
-        ),
-    ]
-    second = ItemModel(np.array([1, 1, 2, 2]), n, k, families, release_no=2)
-    day_d_low = {3: (-1, 1), 1: (1, -1)}
-    day_d_high = {3: (11, -11), 1: (-11, 11)}
-    carried = {
-        ((1,), POSITIVE): Known(known.interval, known.low, known.high, frozenset()),
-        ((3,), POSITIVE): Known(Interval(3, 15), day_d_low, day_d_high, frozenset()),
-    }
-    assert second.carry(carried) == 2
-    assert second.solves == 0
-    taken = second.known(DAY_B)
-    assert taken.interval == Interval(0, 12)
-    assert (taken.low, taken.high) == (day_d_high, day_d_low)
-    fresh = ItemModel(np.array([1, 1, 2, 2]), n, k, families, release_no=2)
-    assert fresh.interval(DAY_B) == Interval(0, 12)
-    assert fresh.interval(Quantity((3,), POSITIVE)) == Interval(3, 15)

@@ -290,93 +290,26 @@ class ItemModel:
     def carry(self, entries: dict[_Key, Known]) -> int:
         """Intervals from the last release. This release holds every figure the last one did,
         plus its own, so an end can only have moved inwards: where its witness agrees with this
-        release's figures of every row holding a cell it changes, the end stands; otherwise
-        another end's witness that agrees and attains it (`_borrowed`), or an integer assignment
-        one program finds attaining it under today's figures, keeps it standing (not the two
-        programs of solving it again). Either way nothing this release decides can
+        release's figures of every row holding a cell it changes, the end stands; otherwise an
+        integer assignment attaining the same end under today's figures keeps it standing (one
+        program, not the two of solving it again). Either way nothing this release decides can
         move it back out. Returns how many intervals were taken over."""
         usable = [(key, known) for key, known in entries.items() if known.high is not None]
-        witnesses = [w for _, known in usable for w in (known.low, known.high)]
-        agrees = self._agree(witnesses)
-        borrowed = self._borrowed(usable, witnesses, agrees)
-
-        def standing(
-            place: int, cells: tuple[int, ...], measure: str, end: int | None
-        ) -> Witness | None:
-            if place in borrowed:
-                return borrowed[place]
-            return self._standing(witnesses[place], agrees[place], cells, measure, end)
-
+        agrees = self._agree([w for _, known in usable for w in (known.low, known.high)])
         taken = 0
         for number, ((cells, measure), known) in enumerate(usable):
-            low = standing(2 * number, cells, measure, known.interval.lo)
+            low = self._standing(known.low, agrees[2 * number], cells, measure, known.interval.lo)
             high = (
-                None if low is None else standing(2 * number + 1, cells, measure, known.interval.hi)
+                None
+                if low is None
+                else self._standing(
+                    known.high, agrees[2 * number + 1], cells, measure, known.interval.hi
+                )
             )
             if low is not None and high is not None:
                 self._remember((cells, measure), Known(known.interval, low, high, frozenset()))
                 taken += 1
         return taken
-
-    def _borrowed(
-        self,
-        usable: list[tuple[_Key, Known]],
-        witnesses: list[Witness],
-        agrees: np.ndarray,
-    ) -> dict[int, Witness]:
-        """For ends whose own witness this release contradicts (by their place in `witnesses`),
-        another witness that still agrees and attains the same end, so no program is needed:
-        any assignment the figures allow that reaches an end proves the end stands (the truth
-        itself, when the end is the true value). Of several, the one changing fewest cells."""
-        pool = [w for w, ok in zip(witnesses, agrees, strict=True) if ok and w]
-        found: dict[int, Witness] = {}
-        wanted: dict[str, list[tuple[int, tuple[int, ...], int]]] = {}
-        for place in np.flatnonzero(~agrees).tolist():
-            (cells, measure), known = usable[place // 2]
-            if len(cells) == 1 and self.withdrawal[cells[0]]:
-                continue
-            end = known.interval.lo if place % 2 == 0 else known.interval.hi
-            if end is None:
-                continue
-            target = end - int(self.true[measure][list(cells)].sum())
-            if target == 0:
-                found[place] = {}
-            else:
-                wanted.setdefault(measure, []).append((place, cells, target))
-        if not pool or not wanted:
-            return found
-        rows = [n for n, w in enumerate(pool) for _ in w]
-        changed = [cell for w in pool for cell in w]
-        dk = [up_k for w in pool for up_k, _ in w.values()]
-        dg = [up_g for w in pool for _, up_g in w.values()]
-        shape = (len(pool), self.n_cells)
-
-        def by_cell(values: list[int]) -> sparse.csr_array:
-            return sparse.csr_array(
-                (np.array(values, dtype=np.int64), (rows, changed)), shape=shape
-            )
-
-        moves = {POSITIVE: by_cell(dk), NEGATIVE: by_cell(dg)}
-        moves[BOTH] = moves[POSITIVE] + moves[NEGATIVE]
-        sizes = np.array([len(w) for w in pool])
-        for measure, ends in wanted.items():
-            cells = [c for _, of, _ in ends for c in of]
-            columns = [j for j, (_, of, _) in enumerate(ends) for _ in of]
-            quantities = sparse.csr_array(
-                (np.ones(len(cells), dtype=np.int64), (cells, columns)),
-                shape=(self.n_cells, len(ends)),
-            )
-            values = (moves[measure] @ quantities).tocoo()
-            targets = np.array([target for _, _, target in ends], dtype=np.int64)
-            hit = values.data == targets[values.col]
-            lender, borrower = values.row[hit], values.col[hit]
-            order = np.lexsort((sizes[lender], borrower))
-            lender, borrower = lender[order], borrower[order]
-            first = np.ones(len(order), dtype=bool)
-            first[1:] = borrower[1:] != borrower[:-1]
-            for j, n in zip(borrower[first].tolist(), lender[first].tolist(), strict=True):
-                found[ends[j][0]] = pool[n]
-        return found
 
     def _agree(self, witnesses: list[Witness | None]) -> np.ndarray:
         """Per witness, whether it agrees with every family's figure of its whole row, for all

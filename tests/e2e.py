@@ -29,9 +29,15 @@ class Run:
         return self.stdout + self.stderr
 
 
-def reflect_eval(*args: str, prefect_home: Path, timeout: float = 300) -> Run:
+def command_env(prefect_home: Path) -> dict[str, str]:
+    """This environment for a command run by a test: no Prefect setting but its home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env["PREFECT_HOME"] = str(prefect_home)
+    return env
+
+
+def reflect_eval(*args: str, prefect_home: Path, timeout: float = 300) -> Run:
+    env = command_env(prefect_home)
     done = subprocess.run(
         [COMMAND, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
     )

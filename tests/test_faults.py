@@ -7,7 +7,6 @@ pipeline with one that kills its own process on its Nth call, then runs `reflect
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import pytest
 
 from fixtures.regional_drop import PlantedDrop, write_drop, write_template_file
 from schemas.config import load_config
-from tests.e2e import reflect_eval
+from tests.e2e import command_env, reflect_eval
 from tests.test_status import run_once
 from transforms.report.files import report_paths
 
@@ -89,8 +88,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.Data
 def killed_run(drop: PlantedDrop, home: Path, module: str, name: str, after: int) -> int:
     """The real command, killed at the step named; its output goes to a file, since the
     temporary Prefect server it started outlives it (the next run stops that server)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env["PREFECT_HOME"] = str(home)
+    env = command_env(home)
     with (home.parent / "killed-run.log").open("w") as log:
         done = subprocess.run(
             [sys.executable, "-c", KILL, module, name, str(after), str(drop.config_path)],

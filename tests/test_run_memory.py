@@ -7,7 +7,6 @@ one it just finished), however many were recorded."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from fixtures.regional_drop import write_drop
 from flows.ingest import BATCHES_AHEAD
+from tests.e2e import command_env
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,13 +46,11 @@ finally:
 def test_a_run_lets_go_of_each_batch_once_it_is_recorded(tmp_path: Path, prefect_home: Path):
     drop = write_drop(tmp_path, n_regions=4, n_training_days=5, with_bad_file=True)
     counts = tmp_path / "counts.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env["PREFECT_HOME"] = str(prefect_home)
     done = subprocess.run(
         [sys.executable, "-c", COUNTING, str(BATCH_SIZE), str(counts), str(drop.config_path)],
         capture_output=True,
         text=True,
-        env=env,
+        env=command_env(prefect_home),
         cwd=ROOT,
         timeout=300,
         check=False,

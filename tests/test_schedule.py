@@ -20,7 +20,7 @@ import pytest
 from fixtures.regional_drop import write_drop
 from flows.server import local_server
 from flows.server import stop_group as stop
-from tests.e2e import COMMAND, query, reflect_eval
+from tests.e2e import COMMAND, command_env, query, reflect_eval
 
 pytestmark = pytest.mark.e2e
 PREFECT = str(Path(sys.executable).parent / "prefect")
@@ -49,8 +49,7 @@ def server_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
     """A real `prefect server start` on a loopback port, for this module only (started as
     `serve` starts its own)."""
     home = tmp_path_factory.mktemp("prefect-server")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env |= {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = command_env(home) | {"PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     with local_server(home) as url:
         yield env | {"PREFECT_API_URL": url}
 

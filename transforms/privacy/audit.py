@@ -615,6 +615,7 @@ class ItemModel:
             self._whole.append((whole[0], whole[1]))
             self._whole_earlier.append(earlier)
         highs = highspy.Highs()
+        highs.disableCallbacks()  # else each solve waits for the interpreter to poll them
         highs.silent()
         highs.setOptionValue("threads", 1)  # items run on threads of their own
         highs.setOptionValue("presolve", "off")

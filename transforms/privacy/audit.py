@@ -615,7 +615,7 @@ class ItemModel:
             self._whole.append((whole[0], whole[1]))
             self._whole_earlier.append(earlier)
         highs = highspy.Highs()
-        highs.disableCallbacks()  # else each solve waits for the interpreter to poll them
+        highs.disableCallbacks()  # none is used; on, each solve waits on the interpreter lock
         highs.silent()
         highs.setOptionValue("threads", 1)  # items run on threads of their own
         highs.setOptionValue("presolve", "off")

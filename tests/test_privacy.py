@@ -8,9 +8,10 @@ import itertools
 import random
 
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from fixtures.regional_drop import SEED_STUDY_POSITIVE, SEED_STUDY_SIZE
@@ -21,10 +22,12 @@ from transforms.privacy.engine import (
     ALL_WITHHELD,
     COUNT_WITHHELD,
     SHOWN,
+    _pins,
     primary_level,
     published_interval,
+    rounded,
 )
-from transforms.privacy.policy import Policy, lowerings
+from transforms.privacy.policy import PRESETS, Policy, lowerings
 from transforms.privacy.tables import CELL_SCHEMA
 from transforms.themes import theme_words
 
@@ -167,6 +170,100 @@ def test_this_release_minus_the_last_gives_no_late_response():
     assert release2.audit.filter(pl.col("arrival") == 2).height > 0, "the audit names the batch"
     assert set(release2.audit.columns) >= {"interval_lo", "interval_hi"}
     assert "n_positive" not in release2.audit.columns
+
+
+def _region_figure(n: int, k: int, level: int, rounding: int) -> tuple[float, ...]:
+    """What a region row tells at `level`, as the engine reads it (n_lo, n_hi, k_lo, k_hi)."""
+    hidden = (-float("inf"), float("inf"))
+    n_read = published_interval(n, rounding) if level < ALL_WITHHELD else hidden
+    k_read = published_interval(k, rounding) if level < COUNT_WITHHELD else hidden
+    return (*n_read, *k_read)
+
+
+def test_a_region_shown_last_month_hides_a_month_all_positive_up_front():
+    """Under acro a region shown at 25 respondents, 12 positive, then joined by a day whose 12
+    respondents were all positive: shown again, its not-positive count would tell that day's
+    (0, a protected zero); hiding the positive count is enough, n may show."""
+    acro = resolve("acro")
+    earlier = list(_region_figure(25, 12, SHOWN, 1))
+    n, k = np.array([12]), np.array([12])
+    assert _pins(_region_figure(37, 24, SHOWN, 1), earlier, n, k, acro)
+    assert not _pins(_region_figure(37, 24, COUNT_WITHHELD, 1), earlier, n, k, acro)
+    first = cells([("a", DAY1, 1, 25, 12), ("b", DAY1, 1, 30, 15)])
+    release1 = protect(first, OUTCOME_TABLES, acro, release_no=1)
+    assert not row(release1.tables["outcomes_by_region"], region="a")["suppressed"]
+    grown = pl.concat([first, cells([("a", DAY2, 2, 12, 12), ("b", DAY2, 2, 20, 10)])])
+    release2 = protect(grown, OUTCOME_TABLES, acro, release_no=2, history=release1.figures)
+    region_a = row(release2.tables["outcomes_by_region"], region="a")
+    assert region_a["n_positive"] is None and region_a["n_respondents"] == 37
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    preset=st.sampled_from(sorted(PRESETS)),
+    first=st.tuples(st.integers(1, 25), st.integers(0, 25)),
+    since=st.lists(st.tuples(st.integers(1, 12), st.integers(0, 12)), min_size=1, max_size=3),
+    level=st.sampled_from([SHOWN, COUNT_WITHHELD]),
+)
+@example(preset="acro", first=(25, 12), since=[(12, 12)], level=SHOWN)
+@example(preset="gmc-sdc", first=(10, 5), since=[(1, 1)], level=SHOWN)
+@example(preset="opensafely", first=(20, 10), since=[(3, 3), (2, 2)], level=SHOWN)
+def test_a_row_is_withheld_up_front_only_when_its_two_figures_give_away_a_cell(
+    preset: str, first: tuple[int, int], since: list[tuple[int, int]], level: int
+) -> None:
+    """The engine withholds a grown row before the audit when this release's figure of it, set
+    against an earlier one, pins a cell that arrived in between (`_pins`). Whenever it does,
+    the tests' attacker, reading those two figures alone, narrows a protected count of one of
+    those cells: the audit would have refused the figure, so nothing is withheld that need not
+    be. (Reading every other figure too only narrows further.)"""
+    policy = resolve(preset)
+    n1, k1 = first[0], min(first)
+    arrived = [(n, min(n, k)) for n, k in since]
+    n_now = n1 + sum(n for n, _ in arrived)
+    k_now = k1 + sum(k for _, k in arrived)
+    counts = np.array([n for n, _ in arrived]), np.array([k for _, k in arrived])
+    earlier = list(_region_figure(n1, k1, SHOWN, policy.rounding))
+    now = _region_figure(n_now, k_now, level, policy.rounding)
+    pinned = _pins(now, earlier, *counts, policy)
+    event("pinned" if pinned else "not pinned")
+    if not pinned:
+        return
+    days = [DAY1 + dt.timedelta(days=7 * i) for i in range(len(arrived) + 1)]
+    data = cells(
+        [("a", days[0], 1, n1, k1)]
+        + [("a", day, 2, n, k) for day, (n, k) in zip(days[1:], arrived, strict=True)]
+    )
+
+    def shown(value: int, hidden: bool) -> int | None:
+        return None if hidden else rounded(value, policy.rounding)
+
+    def region_table(n: int, k: int, at: int) -> dict[str, pl.DataFrame]:
+        frame = pl.DataFrame(
+            [("a", "i", shown(n, at >= ALL_WITHHELD), shown(k, at >= COUNT_WITHHELD))],
+            schema={
+                "region": pl.Utf8,
+                "item": pl.Utf8,
+                "n_respondents": pl.Int64,
+                "n_positive": pl.Int64,
+            },
+            orient="row",
+        )
+        return {"outcomes_by_region": frame}
+
+    attacker = TestAttacker(
+        data.drop("n_respondents", "n_positive"),
+        [region_table(n1, k1, SHOWN), region_table(n_now, k_now, level)],
+        policy.rounding,
+    )
+    groups = [(f"cell {i}", (i,), n, k, False) for i, (n, k) in enumerate(arrived, start=1)]
+    found = breaches(
+        attacker,
+        groups,
+        min_cell=policy.min_cell,
+        protection=policy.protection,
+        protect_zeros=policy.protect_zeros,
+    )
+    assert found, f"{policy.describe()}: withheld up front, yet no cell is given away"
 
 
 def test_a_release_the_history_already_gives_away_is_refused_without_values():

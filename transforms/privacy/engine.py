@@ -7,7 +7,12 @@ attacker's exact integer intervals against this release and every earlier one.
 2. Stable history: a row whose cells are the same as when it was last published keeps what it
    showed then (a figure already public cannot be taken back, and one withheld stays withheld),
    so analysts' tables do not flicker and only rows that new responses touch need a decision.
-3. Audit, one item at a time (items share no cell): the positive, not-positive and (when
+3. Necessary up front: a grown row whose figure, set against an earlier figure of the same
+   row, pins a protected count of a cell that arrived in between (the cells' sum is the
+   difference, and each holds zero or more) is withheld before the audit: nothing else this
+   release could withhold would help, so the audit would withhold it anyway, and the attacker's
+   model is not first told a figure it would then take back (`_necessary_level`).
+4. Audit, one item at a time (items share no cell): the positive, not-positive and (when
    withheld) respondent counts of every row the primary rule withholds, and of every
    underlying cell and every row's batch that arrived in one release ("this release minus the
    last") whose own counts are protected, must reach an attacker interval at least
@@ -15,17 +20,17 @@ attacker's exact integer intervals against this release and every earlier one.
    to protect others are audited too and their intervals stored, but not required to be wide:
    their counts may already be public in an earlier release. Intervals are exact
    (`transforms.privacy.audit`).
-4. Complementary: while a quantity fails, withhold the cheapest figure of this release that
+5. Complementary: while a quantity fails, withhold the cheapest figure of this release that
    widens its interval (finest table first, then the smallest group, then by key; a row's
    positive count before its respondent count). Only figures of this release that an end of
    its interval rests on can widen it. Withholding only removes constraints, so a
    quantity that passed keeps passing; when nothing of this release is left that could widen
    it (earlier releases alone pin it down) the release is refused.
-5. Prune: each complementary withholding, most valuable first, is undone when every protected
-   count still passes without it (an interval whose witnesses still fit is proof enough); when
-   it is needed after all, what the attacker's model knew before the trial is restored as it
-   was, not solved again.
-6. Withheld is not blank: every withheld figure carries the interval any reader can derive
+6. Prune: each complementary withholding, most valuable first (and not below what step 3 found
+   necessary), is undone when every protected count still passes without it (an interval whose
+   witnesses still fit is proof enough); when it is needed after all, what the attacker's model
+   knew before the trial is restored as it was, not solved again.
+7. Withheld is not blank: every withheld figure carries the interval any reader can derive
    from this and earlier releases.
 
 Everything is sorted before it is used and ties are broken by key, so the same inputs give the
@@ -119,6 +124,8 @@ class _Row:
     forced: bool = False
     """Withheld whole for what another table would reveal (`protect(withhold=...)`): a cover
     the prune never gives back."""
+    necessary: int = SHOWN
+    """The least level any passing pattern gives it (`_necessary_level`): the prune stops there."""
     twins: list[_Row] = field(default_factory=list)
     """Rows of later tables over exactly these cells: decided with this one (`_tie`)."""
     lead: _Row | None = None
@@ -277,6 +284,7 @@ def _model(
     arrivals = cells["arrival"].to_numpy().astype(np.int64)
     n = cells["n_respondents"].to_numpy().astype(np.int64)
     k = cells["n_positive"].to_numpy().astype(np.int64)
+    withdrawn = cells[WITHDRAWN_FROM].is_not_null().to_numpy()
     rows: list[_Row] = []
     families: list[Family] = []
     leads: dict[tuple[int, ...], _Row] = {}
@@ -301,6 +309,9 @@ def _model(
             if previous is not None and previous[0] == len(members):
                 row.changed = False
                 row.level = max(row.primary, previous[1])
+            else:
+                row.necessary = _necessary_level(row, members, figures, n, k, withdrawn, policy)
+                row.level = max(row.level, row.necessary)
             if (table.name, *_padded(table, key)) in withhold:
                 row.level, row.forced = ALL_WITHHELD, True
             if lead is None:
@@ -313,6 +324,65 @@ def _model(
         families[lead.family].current = _figure(policy.rounding, lead)
     attacker = ItemModel(arrivals, n, k, families, release_no, sources=_sources(item, records))
     return _Item(item, records, rows, attacker, policy.rounding)
+
+
+def _necessary_level(
+    row: _Row,
+    members: list[int],
+    figures: dict[int, list[float]],
+    n: np.ndarray,
+    k: np.ndarray,
+    withdrawn: np.ndarray,
+    policy: Policy,
+) -> int:
+    """The least level at which this release's figure of a grown row, set against an earlier
+    figure of the same row, does not pin the cells that arrived in between: their sum is the
+    difference, and each holds zero or more of each count (one respondent or more), so each
+    one's interval lies inside [0, difference]. When that range already fails a cell's
+    protected count, no other withholding of this release can help, so the audit would
+    withhold the row anyway; deciding it up front spares the attacker's model the figure it
+    would show and then take back (under acro, most growing rows' counts, most months)."""
+    level = row.level
+    for m, earlier in sorted(figures.items()):
+        since = members[m:]
+        if not 0 < m < len(members) or withdrawn[since].any():
+            continue  # a withdrawal between them can hold negative counts
+        while level < ALL_WITHHELD and _pins(
+            _figure(policy.rounding, row, level), earlier, n[since], k[since], policy
+        ):
+            level += 1
+    return level
+
+
+def _pins(
+    now: tuple[float, ...],
+    earlier: list[float],
+    n: np.ndarray,
+    k: np.ndarray,
+    policy: Policy,
+) -> bool:
+    """Whether a row's figures `now` and `earlier` (n_lo, n_hi, k_lo, k_hi each) leave a
+    protected count of a cell that arrived between them (the cells' counts: n, k) in a range
+    that fails the audit."""
+    _, n_hi, k_lo, k_hi = now
+    most_of = {
+        POSITIVE: k_hi - earlier[2],
+        NEGATIVE: (n_hi - k_lo) - (earlier[0] - earlier[3]),
+        BOTH: n_hi - earlier[0],
+    }
+    counts_of = {POSITIVE: k, NEGATIVE: n - k, BOTH: n}
+    for measure, most in most_of.items():
+        if not np.isfinite(most):  # a figure hidden now or then
+            continue
+        low = 1 if measure == BOTH else 0
+        if _passes_measure(measure, Interval(low, int(most)), policy):
+            continue
+        counts = counts_of[measure]
+        risky_low = 1 if measure == BOTH else policy.risky_low
+        protected = (counts >= risky_low) & (counts <= policy.min_cell - 1) & (n > 0)
+        if policy.min_cell > 1 and protected.any():
+            return True
+    return False
 
 
 def _sources(item: str, records: list[dict[str, object]]) -> np.ndarray:
@@ -355,6 +425,7 @@ def _tie(lead: _Row, twin: _Row, family: Family, figures: dict[int, list[float]]
     twin.lead = lead
     lead.twins.append(twin)
     level = max(lead.level, twin.level)
+    lead.necessary = max(lead.necessary, twin.necessary)
     changed = lead.changed and twin.changed
     forced = lead.forced or twin.forced
     for row in (lead, *lead.twins):
@@ -596,13 +667,16 @@ def _prune(model: _Item, policy: Policy) -> None:
         (
             row
             for row in model.rows
-            if row.changed and row.level > row.primary and not row.forced and row.lead is None
+            if row.changed
+            and row.level > max(row.primary, row.necessary)
+            and not row.forced
+            and row.lead is None
         ),
         key=lambda r: (-r.rank, -len(r.twins), -r.n, _sort_key(r.key)),
     )
     attacker = model.model
     for row in extra:
-        while row.level > row.primary:
+        while row.level > max(row.primary, row.necessary):
             attacker.savepoint()
             _set_level(model, row, row.level - 1)
             first = [model.covers[id(row)]] if id(row) in model.covers else []
@@ -775,11 +849,15 @@ def _batches(row: _Row, cells: list[dict[str, object]]) -> list[tuple[int, tuple
 
 
 def _passes(quantity: _Quantity, interval: Interval, policy: Policy) -> bool:
+    return _passes_measure(quantity.measure, interval, policy)
+
+
+def _passes_measure(measure: str, interval: Interval, policy: Policy) -> bool:
     if interval.width < policy.protection:
         return False
     if policy.min_cell <= 1:
         return True
-    low = 1 if quantity.measure == "respondents" else policy.risky_low
+    low = 1 if measure == BOTH else policy.risky_low
     inside = interval.lo >= low and interval.hi is not None and interval.hi <= policy.min_cell - 1
     return not inside
 

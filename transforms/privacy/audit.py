@@ -632,10 +632,6 @@ class ItemModel:
                 np.array(values, dtype=float),
             )
         self._whole_columns = np.array(self._whole, dtype=np.int64).reshape(-1, 2)
-        # the nearest-point programs' target: free until one sets it (`_nearest`)
-        highs.addRow(-INF, INF, 0, np.array([], dtype=np.int32), np.array([], dtype=float))
-        self._target_row = highs.getNumRow() - 1
-        self._target_columns: np.ndarray = np.zeros(0, dtype=np.int32)
         return highs
 
     def _deviation_bounds(
@@ -784,23 +780,16 @@ class ItemModel:
     def _nearest(self, columns: np.ndarray, signs: np.ndarray, target: int) -> Witness | None:
         """Of the assignments attaining `target`, one nearest the truth (fewest changes), so
         that later figures rarely disagree with it; None when that program's answer is not an
-        integer point. The target is one row kept in the model and rewritten each time: adding
-        and deleting a row would leave HiGHS without a basis, so every next program started
-        cold."""
+        integer point."""
         highs = self._highs
         cell_columns = np.arange(self.n_cell_columns, dtype=np.int32)
-        row = self._target_row
-        for column in self._target_columns:
-            highs.changeCoeff(row, int(column), 0.0)
-        for column, sign in zip(columns.tolist(), signs.tolist(), strict=True):
-            highs.changeCoeff(row, column, sign)
-        self._target_columns = columns
-        highs.changeRowBounds(row, float(target), float(target))
+        highs.addRow(float(target), float(target), len(columns), columns, signs)
+        row = highs.getNumRow() - 1
         try:
             self._cost(cell_columns, np.ones(len(cell_columns)))
             return self._run_for_witness()
         finally:
-            highs.changeRowBounds(row, -INF, INF)
+            highs.deleteRows(1, np.array([row], dtype=np.int32))
 
     def _run_for_witness(self) -> Witness | None:
         highs = self._highs

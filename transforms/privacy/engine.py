@@ -340,8 +340,9 @@ def _necessary_level(
     difference, and each holds zero or more of each count (one respondent or more), so each
     one's interval lies inside [0, difference]. When that range already fails a cell's
     protected count, no other withholding of this release can help, so the audit would
-    withhold the row anyway; deciding it up front spares the attacker's model the figure it
-    would show and then take back (under acro, most growing rows' counts, most months)."""
+    withhold the row anyway; deciding it up front spares the attacker's model a figure it
+    would be shown and then have taken back (on the benchmark under acro, 10 to 60 rows a
+    release, most of them regions' totals in the months after one was shown)."""
     level = row.level
     for m, earlier in sorted(figures.items()):
         since = members[m:]

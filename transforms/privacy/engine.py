@@ -378,11 +378,9 @@ def _pins(
         low = 1 if measure == BOTH else 0
         if _passes_measure(measure, Interval(low, int(most)), policy):
             continue
-        counts = counts_of[measure]
-        risky_low = 1 if measure == BOTH else policy.risky_low
-        protected = (counts >= risky_low) & (counts <= policy.min_cell - 1) & (n > 0)
-        if policy.min_cell > 1 and protected.any():
-            return True
+        counts = zip(counts_of[measure].tolist(), n.tolist(), strict=True)
+        if any(policy.is_risky(count, group) for count, group in counts):
+            return True  # every cell holds someone, so for n this is 1..min_cell-1
     return False
 
 

@@ -132,6 +132,11 @@ class _Row:
     """For a twin, the row it is decided with."""
 
     @property
+    def least(self) -> int:
+        """The level the prune may give it back down to."""
+        return max(self.primary, self.necessary)
+
+    @property
     def rank(self) -> int:
         """What withholding it costs: its most valuable table's rank (twins go together)."""
         return max(row.table.rank for row in (self, *self.twins))
@@ -666,16 +671,13 @@ def _prune(model: _Item, policy: Policy) -> None:
         (
             row
             for row in model.rows
-            if row.changed
-            and row.level > max(row.primary, row.necessary)
-            and not row.forced
-            and row.lead is None
+            if row.changed and row.level > row.least and not row.forced and row.lead is None
         ),
         key=lambda r: (-r.rank, -len(r.twins), -r.n, _sort_key(r.key)),
     )
     attacker = model.model
     for row in extra:
-        while row.level > max(row.primary, row.necessary):
+        while row.level > row.least:
             attacker.savepoint()
             _set_level(model, row, row.level - 1)
             first = [model.covers[id(row)]] if id(row) in model.covers else []

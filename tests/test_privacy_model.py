@@ -4,6 +4,8 @@ must keep and where it must let go, against the interval a fresh model solves ou
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from transforms.privacy.audit import (
@@ -101,6 +103,55 @@ def test_an_end_the_linear_program_reaches_only_at_a_fraction_is_settled_in_inte
     high = model.known(everyone).high
     assert high is not None
     assert sum(k[c] + high.get(c, (0, 0))[0] for c in range(3)) == 1
+
+
+def test_an_end_whose_nearest_point_is_a_fraction_is_settled_next_to_it(monkeypatch):
+    """Four cells, every n shown, the positive counts of three groups published as ranges (as
+    rounded figures are). For some ends the linear program's nearest point attaining them is a
+    fraction; an integer point next to it (its whole moves kept) settles each end without the
+    whole integer program, and the intervals are those of every integer assignment."""
+    n, k = np.array([6, 5, 4, 3]), np.array([3, 5, 0, 3])
+    groups = {(2, 3): (1.0, 3.0), (0, 1, 3): (9.0, 11.0), (1, 2): (5.0, 7.0)}
+    families = [
+        Family(np.array([c]), np.array([1]), current=count_withheld(int(n[c]))) for c in range(4)
+    ]
+    families += [
+        Family(
+            np.array(cells),
+            np.ones(len(cells), dtype=np.int64),
+            current=(float(n[list(cells)].sum()), float(n[list(cells)].sum()), *k_range),
+        )
+        for cells, k_range in groups.items()
+    ]
+    model = ItemModel(np.ones(4, dtype=np.int64), n, k, families, release_no=1)
+    rounded = []
+    settle = ItemModel._rounded
+
+    def counted(self: ItemModel, point: np.ndarray) -> object:
+        found = settle(self, point)
+        rounded.append(found)
+        return found
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the whole integer program was asked")
+
+    monkeypatch.setattr(ItemModel, "_rounded", counted)
+    monkeypatch.setattr(ItemModel, "_integer_end", refuse)
+    every = [
+        assignment
+        for assignment in itertools.product(*(range(int(size) + 1) for size in n))
+        if all(lo <= sum(assignment[c] for c in cells) <= hi for cells, (lo, hi) in groups.items())
+    ]
+    for cell in range(4):
+        values = [assignment[cell] for assignment in every]
+        quantity = Quantity((cell,), POSITIVE)
+        assert model.interval(quantity) == Interval(min(values), max(values))
+        known = model.known(quantity)
+        for end, witness in ((min(values), known.low), (max(values), known.high)):
+            assert witness is not None
+            assignment = tuple(int(k[c]) + witness.get(c, (0, 0))[0] for c in range(4))
+            assert assignment in every and assignment[cell] == end, "the witness attains the end"
+    assert rounded and all(found is not None for found in rounded)
 
 
 def test_the_next_release_takes_over_only_intervals_its_figures_agree_with():

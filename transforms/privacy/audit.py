@@ -821,7 +821,7 @@ class ItemModel:
                 self.solves += 1
                 if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                     return None
-                return self._witness(np.round(np.asarray(highs.getSolution().col_value)))
+                return self._witness(np.asarray(highs.getSolution().col_value))
         finally:
             highs.changeColsBounds(
                 len(fixed), fixed, self._cell_lower[fixed], self._cell_upper[fixed]

@@ -34,7 +34,9 @@ ConfigOption = Annotated[
 
 
 def prefect_environment(home: Path, *, verbose: bool) -> None:
-    """Prefect's local mode, set before Prefect is imported; an operator's own settings win."""
+    """Prefect's local mode, set before Prefect is imported; an operator's own settings win.
+    Prefect's logging is its own less the temporary server's noise as it is stopped
+    (`flows.prefect_logging`)."""
     defaults = {
         "PREFECT_HOME": str(home / ".prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -43,6 +45,11 @@ def prefect_environment(home: Path, *, verbose: bool) -> None:
     }
     for name, value in defaults.items():
         os.environ.setdefault(name, value)
+    if "PREFECT_LOGGING_SETTINGS_PATH" not in os.environ:
+        from flows.prefect_logging import write_logging_settings
+
+        settings = write_logging_settings(Path(os.environ["PREFECT_HOME"]))
+        os.environ["PREFECT_LOGGING_SETTINGS_PATH"] = str(settings)
 
 
 def stop_orphaned_servers(home: Path) -> int:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
 from transforms.privacy.audit import (
+    BOTH,
     INF,
     POSITIVE,
     Family,
@@ -214,3 +216,57 @@ def test_an_end_whose_witness_no_longer_fits_is_taken_over_when_another_assignme
     assert taken.low[3][0] == 11 and taken.high[3][0] == -1, "day d makes up the difference"
     fresh = ItemModel(np.array([1, 1, 2, 2]), n, k, families, release_no=2)
     assert fresh.interval(DAY_B) == Interval(0, 12)
+
+
+def test_a_figure_withheld_for_good_leaves_the_program_and_no_interval_moves():
+    """One region over two releases: day a shown (4, 2 positive), day b withheld whole, day c
+    (release 2) its count withheld; the region withheld in release 1 and shown (9, 5) in
+    release 2; days b and c together (another table) 0-2 positive in release 1 when only day b
+    had arrived, withheld now. Release 1's withheld figure and the settled days' open figures
+    bound nothing, so they get no column; the figure of 0-2 does. Every interval is still that
+    of every integer assignment."""
+    n, k = np.array([4, 3, 2]), np.array([2, 1, 2])
+
+    def model(settled: tuple[int, ...]) -> ItemModel:
+        families = [
+            Family(np.array([0]), np.array([1]), current=exact_figure(4, 2)),
+            Family(np.array([1]), np.array([1]), current=(*OPEN, *OPEN)),
+            Family(np.array([2]), np.array([2]), current=count_withheld(2)),
+            Family(
+                np.array([0, 1, 2]),
+                np.array([1, 1, 2]),
+                {2: [*OPEN, *OPEN]},
+                current=exact_figure(9, 5),
+            ),
+            Family(np.array([1, 2]), np.array([1, 2]), {1: [*OPEN, 0.0, 2.0]}, current=OPEN * 2),
+        ]
+        return ItemModel(np.array([1, 1, 2]), n, k, families, release_no=2, settled=settled)
+
+    every = [
+        (k0, k1, k2)
+        for k0, k1, k2 in itertools.product(range(5), range(4), range(3))
+        if k0 == 2 and k0 + k1 + k2 == 5 and k1 <= 2
+    ]
+    lean, full = model(settled=(1, 2)), model(settled=())
+    assert lean._highs.getNumCol() < full._highs.getNumCol()
+    for cell in (1, 2):
+        values = [assignment[cell] for assignment in every]
+        quantity = Quantity((cell,), POSITIVE)
+        assert lean.interval(quantity) == full.interval(quantity)
+        assert lean.interval(quantity) == Interval(min(values), max(values))
+    assert lean.interval(Quantity((1,), BOTH)) == Interval(3, 3), "9 - 4 - 2"
+
+
+def test_a_settled_figure_that_is_shown_after_all_is_refused():
+    """A family settled as withheld has no column to bound: showing it instead would be a
+    constraint the attacker's model silently lacks, so it is an error, not a no-op."""
+    n, k = np.array([4, 3]), np.array([2, 1])
+    families = [
+        Family(np.array([0]), np.array([1]), current=exact_figure(4, 2)),
+        Family(np.array([1]), np.array([1]), current=(*OPEN, *OPEN)),
+        Family(np.array([0, 1]), np.array([1, 1]), current=(7.0, 7.0, *OPEN)),
+    ]
+    model = ItemModel(np.array([1, 1]), n, k, families, release_no=1, settled=(1,))
+    model.set_current(1, (*OPEN, *OPEN))  # as it was: nothing to bound
+    with pytest.raises(RuntimeError, match="settled"):
+        model.set_current(1, exact_figure(3, 1))

@@ -14,8 +14,12 @@ One linear program per item holds the whole history, written in *differences fro
 (each cell's positive and not-positive counts as truth + up - down) and chained along each
 family (each published prefix is a column, equal to the prefix before it plus the cells
 between), so it stays as sparse as the cells themselves and a figure of this release is just
-the bounds of one column. Counts that earlier releases pin down leave the program, and
-prefixes with nothing open between them share a column. An end of an interval is its linear
+the bounds of one column. Counts that earlier releases pin down leave the program,
+prefixes with nothing open between them share a column, and a figure that bounds nothing (a
+prefix withheld in its release, or a row whose withholding this release cannot undo) has none:
+its cells join the next prefix's row. Most rows of a long history are withheld rows of past
+months (under `gmc-sdc` at release 101 one item's prefix columns go from 2,566 to 814), and
+every solve costs in proportion to the program's size. An end of an interval is its linear
 optimum rounded inwards (no integer point lies beyond it) once an integer assignment attains
 that value:
 
@@ -45,7 +49,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import highspy
@@ -173,10 +177,14 @@ class ItemModel:
         release_no: int,
         *,
         sources: np.ndarray | None = None,
+        settled: Collection[int] = (),
     ) -> None:
         """`n` and `k` are each cell's true counts (negative for a withdrawal cell); `sources`,
-        per cell, the cell a withdrawal cell withdraws from (-1: an ordinary cell)."""
+        per cell, the cell a withdrawal cell withdraws from (-1: an ordinary cell); `settled`,
+        families whose figure of this release is already decided (`set_current` will not
+        change it)."""
         self.arrivals = arrivals
+        self.settled = frozenset(settled)
         self.sources = np.full(len(arrivals), -1, dtype=np.int64) if sources is None else sources
         self.withdrawal = self.sources >= 0
         self.families = families
@@ -582,6 +590,8 @@ class ItemModel:
         """Per family, the columns of its whole row (respondents, positives); -1: none."""
         self._whole_earlier: list[list[float]] = []
         """Per family, what earlier prefixes sharing the whole row's columns bound them to."""
+        self._unbounded: set[tuple[int, int]] = set()
+        """(family, measure slot) of a settled family's whole row left out: it bounds nothing."""
         for number, family in enumerate(self.families):
             whole = [-1, -1]
             earlier = [-INF, INF, -INF, INF]
@@ -589,15 +599,23 @@ class ItemModel:
                 if not any(self._terms(int(c), measure) for c in family.cells):
                     continue
                 previous, column = 0, -1
+                terms: list[tuple[int, float]] = []
                 for m in family.prefixes():
-                    terms = [
+                    terms += [
                         (c, -v)
                         for cell in family.cells[previous:m]
                         for c, v in self._terms(int(cell), measure)
                     ]
                     lo, hi = self._deviation_bounds(number, m, family.figure(m))[2 * slot :][:2]
                     previous = m
-                    held = (lo, hi) if m < len(family.cells) else (-INF, INF)
+                    last = m == len(family.cells)
+                    held = (lo, hi) if not last else (-INF, INF)
+                    if terms and lo == -INF and hi == INF and (not last or number in self.settled):
+                        # a prefix withheld for good bounds nothing: its cells join the next row
+                        if last:
+                            self._unbounded.add((number, slot))
+                            earlier[2 * slot], earlier[2 * slot + 1] = -INF, INF
+                        continue
                     if not terms:  # the same sum as the prefix before (or the truth)
                         if column >= 0:
                             lower[column], upper[column] = (
@@ -609,12 +627,13 @@ class ItemModel:
                         continue
                     entries = [(columns, 1.0), *([(column, -1.0)] if column >= 0 else []), *terms]
                     row(entries, 0.0, 0.0)
+                    terms = []
                     column = columns
                     columns += 1
                     lower.append(lo)
                     upper.append(hi)
                     earlier[2 * slot], earlier[2 * slot + 1] = held
-                whole[slot] = column
+                whole[slot] = -1 if (number, slot) in self._unbounded else column
             self._whole.append((whole[0], whole[1]))
             self._whole_earlier.append(earlier)
         highs = highspy.Highs()
@@ -658,6 +677,9 @@ class ItemModel:
         earlier = self._whole_earlier[family]
         lo_n, hi_n = max(lo_n, earlier[0]), min(hi_n, earlier[1])
         lo_k, hi_k = max(lo_k, earlier[2]), min(hi_k, earlier[3])
+        for slot, lo, hi in ((0, lo_n, hi_n), (1, lo_k, hi_k)):
+            if (family, slot) in self._unbounded and (lo > -INF or hi < INF):
+                raise RuntimeError(f"attacker model: family {family} was settled unbounded")
         pairs = [
             (column, lo, hi)
             for column, lo, hi in zip(self._whole[family], (lo_n, lo_k), (hi_n, hi_k), strict=True)

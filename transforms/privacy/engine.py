@@ -137,6 +137,14 @@ class _Row:
         return max(self.primary, self.necessary)
 
     @property
+    def settled(self) -> bool:
+        """Nothing this release decides can change its level: it keeps what it last showed,
+        or it is withheld whole and may not be given back."""
+        return not self.changed or (
+            self.level == ALL_WITHHELD and (self.forced or self.least == ALL_WITHHELD)
+        )
+
+    @property
     def rank(self) -> int:
         """What withholding it costs: its most valuable table's rank (twins go together)."""
         return max(row.table.rank for row in (self, *self.twins))
@@ -327,7 +335,15 @@ def _model(
             rows.append(row)
     for lead in leads.values():
         families[lead.family].current = _figure(policy.rounding, lead)
-    attacker = ItemModel(arrivals, n, k, families, release_no, sources=_sources(item, records))
+    attacker = ItemModel(
+        arrivals,
+        n,
+        k,
+        families,
+        release_no,
+        sources=_sources(item, records),
+        settled=[lead.family for lead in leads.values() if lead.settled],
+    )
     return _Item(item, records, rows, attacker, policy.rounding)
 
 

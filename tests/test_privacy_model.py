@@ -5,6 +5,8 @@ must keep and where it must let go, against the interval a fresh model solves ou
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -270,3 +272,17 @@ def test_a_settled_figure_that_is_shown_after_all_is_refused():
     model.set_current(1, (*OPEN, *OPEN))  # as it was: nothing to bound
     with pytest.raises(RuntimeError, match="settled"):
         model.set_current(1, exact_figure(3, 1))
+
+
+def test_making_and_solving_models_prints_nothing():
+    """HiGHS prints a banner when a process makes its first model; it would head the output of
+    every run (`reflect-eval run`, `make demo`)."""
+    code = (
+        "import numpy as np\n"
+        "from transforms.privacy.audit import POSITIVE, Family, ItemModel, Quantity\n"
+        "family = Family(np.array([0]), np.array([1]), current=(5.0, 5.0, 2.0, 2.0))\n"
+        "model = ItemModel(np.array([1]), np.array([5]), np.array([2]), [family], release_no=1)\n"
+        "assert model.interval(Quantity((0,), POSITIVE)).lo == 2\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert (done.stdout, done.stderr) == ("", "")

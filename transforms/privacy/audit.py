@@ -49,6 +49,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import os
+import sys
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -158,6 +160,26 @@ class _End:
     binding: frozenset[int] | None
 
 
+def _first_highs_in_silence() -> None:
+    """HiGHS prints its banner to standard output when a process makes its first model, before
+    any option can silence it, so it would head every run's output; made here, at import, with
+    that output sent nowhere for the moment it takes, later models print nothing."""
+    sys.stdout.flush()
+    try:
+        kept = os.dup(1)
+    except OSError:  # no standard output to protect
+        highspy.Highs()
+        return
+    try:
+        with open(os.devnull, "wb") as nowhere:
+            os.dup2(nowhere.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(kept, 1)
+        os.close(kept)
+
+
+_first_highs_in_silence()
 _Key = tuple[tuple[int, ...], str]
 _UNBOUNDED = (
     highspy.HighsModelStatus.kUnbounded,

@@ -164,7 +164,8 @@ def _first_highs_in_silence() -> None:
     """HiGHS prints its banner to standard output when a process makes its first model, before
     any option can silence it, so it would head every run's output; made here, at import, with
     that output sent nowhere for the moment it takes, later models print nothing."""
-    sys.stdout.flush()
+    if sys.stdout is not None:
+        sys.stdout.flush()
     try:
         kept = os.dup(1)
     except OSError:  # no standard output to protect

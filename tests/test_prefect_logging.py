@@ -5,12 +5,12 @@ set-up in a fresh interpreter, as the server Prefect starts for a run configures
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from flows.prefect_logging import write_logging_settings
+from tests.e2e import command_env
 
 PROBE = """
 import asyncio, logging
@@ -44,8 +44,7 @@ SHOWN = (
 
 
 def probe(home: Path, settings: Path | None) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env["PREFECT_HOME"] = str(home)
+    env = command_env(home)
     if settings is not None:
         env["PREFECT_LOGGING_SETTINGS_PATH"] = str(settings)
     done = subprocess.run(

@@ -158,6 +158,61 @@ def test_an_end_whose_nearest_point_is_a_fraction_is_settled_next_to_it(monkeypa
     assert rounded and all(found is not None for found in rounded)
 
 
+def test_the_nearest_assignment_is_walked_to_from_the_truth():
+    """The program for the assignment nearest the truth that attains a value starts at the
+    truth, wherever the last program stopped: asked for the truth's own value it takes no
+    step and answers the truth. For every other value its answer attains it, agrees with
+    every figure and, when the linear program's optimum is whole, changes no more than the
+    nearest of every integer assignment that attains it."""
+    n, k = np.array([6, 5, 4, 3]), np.array([3, 5, 0, 3])
+    groups = {(2, 3): (1.0, 3.0), (0, 1, 3): (9.0, 11.0), (1, 2): (5.0, 7.0), (0, 2): OPEN}
+    families = [
+        Family(np.array([c]), np.array([1]), current=count_withheld(int(n[c]))) for c in range(4)
+    ]
+    families += [
+        Family(
+            np.array(cells),
+            np.ones(len(cells), dtype=np.int64),
+            current=(float(n[list(cells)].sum()), float(n[list(cells)].sum()), *k_range),
+        )
+        for cells, k_range in groups.items()
+    ]
+    model = ItemModel(np.ones(4, dtype=np.int64), n, k, families, release_no=1)
+    steps: list[int] = []
+    run = model._highs.run
+
+    def counted() -> object:
+        status = run()
+        steps.append(model._highs.getInfo().simplex_iteration_count)
+        return status
+
+    model._highs.run = counted  # type: ignore[method-assign]
+    every = [
+        assignment
+        for assignment in itertools.product(*(range(int(size) + 1) for size in n))
+        if all(lo <= sum(assignment[c] for c in cells) <= hi for cells, (lo, hi) in groups.items())
+    ]
+    for cell in range(4):
+        columns, signs, truth = model._signed((cell,), POSITIVE)
+        model.interval(Quantity((cell,), POSITIVE))  # the last program stops at an end
+        assert model._nearest(columns, signs, 0) == {}
+        assert steps[-1] == 0, "no step from the truth"
+        for value in sorted({assignment[cell] for assignment in every}):
+            model.interval(Quantity(((cell + 1) % 4,), POSITIVE))
+            witness = model._nearest(columns, signs, value - truth)
+            assert witness is not None
+            assignment = tuple(int(k[c]) + witness.get(c, (0, 0))[0] for c in range(4))
+            assert assignment in every and assignment[cell] == value
+            point = np.asarray(model._highs.getSolution().col_value)[: model.n_cell_columns]
+            if np.allclose(point, np.round(point)):
+                nearest = min(
+                    sum(abs(a - int(t)) for a, t in zip(other, k, strict=True))
+                    for other in every
+                    if other[cell] == value
+                )
+                assert sum(abs(up) for up, _ in witness.values()) == nearest
+
+
 def test_the_next_release_takes_over_only_intervals_its_figures_agree_with():
     """Release 2 adds day c (5 of 5, shown) to the region. Day b's interval from release 1
     (0-12) holds while the region's count stays withheld; once the region is shown (22 of 27)

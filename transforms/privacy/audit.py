@@ -224,6 +224,7 @@ class ItemModel:
             for cell in family.cells:
                 self.families_of[int(cell)].append(index)
         self._highs = self._build()
+        self._truth: highspy.HighsBasis | None = None
         self._objective: np.ndarray = np.zeros(0, dtype=np.int32)
         self._known: dict[_Key, Known] = {}
         self._by_cell: dict[int, set[_Key]] = {}
@@ -588,7 +589,13 @@ class ItemModel:
         row_lo: list[float] = []
         row_hi: list[float] = []
 
-        def row(entries: list[tuple[int, float]], lo: float, hi: float) -> None:
+        self._chain: list[bool] = []
+        """Per row, whether it chains a prefix column to the one before it."""
+
+        def row(
+            entries: list[tuple[int, float]], lo: float, hi: float, chain: bool = False
+        ) -> None:
+            self._chain.append(chain)
             starts.append(len(index))
             for column, value in entries:
                 index.append(column)
@@ -649,7 +656,7 @@ class ItemModel:
                             earlier[2 * slot + 1] = min(earlier[2 * slot + 1], held[1])
                         continue
                     entries = [(columns, 1.0), *([(column, -1.0)] if column >= 0 else []), *terms]
-                    row(entries, 0.0, 0.0)
+                    row(entries, 0.0, 0.0, chain=True)
                     terms = []
                     column = columns
                     columns += 1
@@ -828,14 +835,27 @@ class ItemModel:
     def _nearest(self, columns: np.ndarray, signs: np.ndarray, target: int) -> Witness | None:
         """Of the assignments attaining `target`, one nearest the truth (fewest changes), so
         that later figures rarely disagree with it; when that program stops at a fraction, an
-        integer one next to it. None when neither is found."""
+        integer one next to it. None when neither is found.
+
+        It starts at the truth, by the dual simplex: there every move is zero and costs one,
+        so the basis is dual feasible and only the target row is violated, and the walk is as
+        short as the answer is near. Started instead from wherever the last program stopped,
+        the primal simplex first had to find any point attaining the target: under
+        `opensafely` at release 15, 161 iterations a program against 67, and the release in
+        half the time."""
         highs = self._highs
         cell_columns = np.arange(self.n_cell_columns, dtype=np.int32)
         highs.addRow(float(target), float(target), len(columns), columns, signs)
         row = highs.getNumRow() - 1
         try:
             self._cost(cell_columns, np.ones(len(cell_columns)))
-            highs.run()
+            if highs.setBasis(self._truth_basis()) != highspy.HighsStatus.kOk:
+                raise RuntimeError("attacker model: the truth's basis was refused")
+            highs.setOptionValue("simplex_strategy", 1)
+            try:
+                highs.run()
+            finally:
+                highs.setOptionValue("simplex_strategy", 4)
             self.solves += 1
             if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 return None
@@ -845,6 +865,24 @@ class ItemModel:
             return self._rounded(point[: self.n_cell_columns])
         finally:
             highs.deleteRows(1, np.array([row], dtype=np.int32))
+
+    def _truth_basis(self) -> highspy.HighsBasis:
+        """The truth as a basis of the program with a target row last: every move nonbasic at
+        zero, each prefix column basic (its chain row, nonbasic, fixes it), every other row
+        basic, the target row too."""
+        if self._truth is None:
+            status = highspy.HighsBasisStatus
+            basis = highspy.HighsBasis()
+            basis.col_status = [status.kLower] * self.n_cell_columns + [status.kBasic] * (
+                self._highs.getNumCol() - self.n_cell_columns
+            )
+            basis.row_status = [status.kLower if c else status.kBasic for c in self._chain] + [
+                status.kBasic
+            ]
+            basis.valid = True
+            basis.alien = False  # HiGHS checks it is a basis instead of completing one
+            self._truth = basis
+        return self._truth
 
     def _rounded(self, point: np.ndarray) -> Witness | None:
         """An integer assignment that keeps every whole move of `point` and settles its

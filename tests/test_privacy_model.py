@@ -109,13 +109,17 @@ def test_an_end_the_linear_program_reaches_only_at_a_fraction_is_settled_in_inte
     assert sum(k[c] + high.get(c, (0, 0))[0] for c in range(3)) == 1
 
 
-def test_an_end_whose_nearest_point_is_a_fraction_is_settled_next_to_it(monkeypatch):
-    """Four cells, every n shown, the positive counts of three groups published as ranges (as
-    rounded figures are). For some ends the linear program's nearest point attaining them is a
-    fraction; an integer point next to it (its whole moves kept) settles each end without the
-    whole integer program, and the intervals are those of every integer assignment."""
-    n, k = np.array([6, 5, 4, 3]), np.array([3, 5, 0, 3])
-    groups = {(2, 3): (1.0, 3.0), (0, 1, 3): (9.0, 11.0), (1, 2): (5.0, 7.0)}
+FOUR_N, FOUR_K = np.array([6, 5, 4, 3]), np.array([3, 5, 0, 3])
+RANGES = {(2, 3): (1.0, 3.0), (0, 1, 3): (9.0, 11.0), (1, 2): (5.0, 7.0)}
+
+
+def four_cells(
+    groups: dict[tuple[int, ...], tuple[float, float]],
+) -> tuple[ItemModel, list[tuple[int, ...]]]:
+    """Four cells of one release (n FOUR_N, positive FOUR_K), every n shown, the positive
+    counts of `groups` published as ranges (as rounded figures are); and every integer
+    assignment of the positive counts that agrees with them."""
+    n, k = FOUR_N, FOUR_K
     families = [
         Family(np.array([c]), np.array([1]), current=count_withheld(int(n[c]))) for c in range(4)
     ]
@@ -127,7 +131,21 @@ def test_an_end_whose_nearest_point_is_a_fraction_is_settled_next_to_it(monkeypa
         )
         for cells, k_range in groups.items()
     ]
-    model = ItemModel(np.ones(4, dtype=np.int64), n, k, families, release_no=1)
+    every = [
+        assignment
+        for assignment in itertools.product(*(range(int(size) + 1) for size in n))
+        if all(lo <= sum(assignment[c] for c in cells) <= hi for cells, (lo, hi) in groups.items())
+    ]
+    return ItemModel(np.ones(4, dtype=np.int64), n, k, families, release_no=1), every
+
+
+def test_an_end_whose_nearest_point_is_a_fraction_is_settled_next_to_it(monkeypatch):
+    """Four cells, every n shown, the positive counts of three groups published as ranges (as
+    rounded figures are). For some ends the linear program's nearest point attaining them is a
+    fraction; an integer point next to it (its whole moves kept) settles each end without the
+    whole integer program, and the intervals are those of every integer assignment."""
+    model, every = four_cells(RANGES)
+    k = FOUR_K
     rounded = []
     settle = ItemModel._rounded
 
@@ -141,11 +159,6 @@ def test_an_end_whose_nearest_point_is_a_fraction_is_settled_next_to_it(monkeypa
 
     monkeypatch.setattr(ItemModel, "_rounded", counted)
     monkeypatch.setattr(ItemModel, "_integer_end", refuse)
-    every = [
-        assignment
-        for assignment in itertools.product(*(range(int(size) + 1) for size in n))
-        if all(lo <= sum(assignment[c] for c in cells) <= hi for cells, (lo, hi) in groups.items())
-    ]
     for cell in range(4):
         values = [assignment[cell] for assignment in every]
         quantity = Quantity((cell,), POSITIVE)
@@ -164,20 +177,8 @@ def test_the_nearest_assignment_is_walked_to_from_the_truth():
     step and answers the truth. For every other value its answer attains it, agrees with
     every figure and, when the linear program's optimum is whole, changes no more than the
     nearest of every integer assignment that attains it."""
-    n, k = np.array([6, 5, 4, 3]), np.array([3, 5, 0, 3])
-    groups = {(2, 3): (1.0, 3.0), (0, 1, 3): (9.0, 11.0), (1, 2): (5.0, 7.0), (0, 2): OPEN}
-    families = [
-        Family(np.array([c]), np.array([1]), current=count_withheld(int(n[c]))) for c in range(4)
-    ]
-    families += [
-        Family(
-            np.array(cells),
-            np.ones(len(cells), dtype=np.int64),
-            current=(float(n[list(cells)].sum()), float(n[list(cells)].sum()), *k_range),
-        )
-        for cells, k_range in groups.items()
-    ]
-    model = ItemModel(np.ones(4, dtype=np.int64), n, k, families, release_no=1)
+    model, every = four_cells({**RANGES, (0, 2): OPEN})
+    k = FOUR_K
     steps: list[int] = []
     run = model._highs.run
 
@@ -187,11 +188,6 @@ def test_the_nearest_assignment_is_walked_to_from_the_truth():
         return status
 
     model._highs.run = counted  # type: ignore[method-assign]
-    every = [
-        assignment
-        for assignment in itertools.product(*(range(int(size) + 1) for size in n))
-        if all(lo <= sum(assignment[c] for c in cells) <= hi for cells, (lo, hi) in groups.items())
-    ]
     for cell in range(4):
         columns, signs, truth = model._signed((cell,), POSITIVE)
         model.interval(Quantity((cell,), POSITIVE))  # the last program stops at an end

@@ -60,6 +60,8 @@ from scipy import sparse
 
 INF = highspy.kHighsInf
 EPS = 1e-6
+_DUAL, _PRIMAL = 1, 4
+"""HiGHS's `simplex_strategy` values: every program runs primal but the nearest point's."""
 BOTH, POSITIVE, NEGATIVE = "respondents", "positive", "not_positive"
 
 Witness = dict[int, tuple[int, int]]
@@ -671,7 +673,7 @@ class ItemModel:
         highs.silent()
         highs.setOptionValue("threads", 1)  # items run on threads of their own
         highs.setOptionValue("presolve", "off")
-        highs.setOptionValue("simplex_strategy", 4)  # primal: a new objective keeps the point
+        highs.setOptionValue("simplex_strategy", _PRIMAL)  # a new objective keeps the point
         highs.addVars(columns, np.array(lower, dtype=float), np.array(upper, dtype=float))
         if row_lo:
             highs.addRows(
@@ -851,11 +853,11 @@ class ItemModel:
             self._cost(cell_columns, np.ones(len(cell_columns)))
             if highs.setBasis(self._truth_basis()) != highspy.HighsStatus.kOk:
                 raise RuntimeError("attacker model: the truth's basis was refused")
-            highs.setOptionValue("simplex_strategy", 1)
+            highs.setOptionValue("simplex_strategy", _DUAL)
             try:
                 highs.run()
             finally:
-                highs.setOptionValue("simplex_strategy", 4)
+                highs.setOptionValue("simplex_strategy", _PRIMAL)
             self.solves += 1
             if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 return None

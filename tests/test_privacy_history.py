@@ -23,6 +23,7 @@ from benchmarks.national_service import scenario
 from schemas.stages import BOUND_COLUMNS
 from tests.attacker import TestAttacker, breaches, groups_of
 from transforms.load import create_restricted_tables
+from transforms.participation import capped_too_far
 from transforms.privacy import (
     OUTCOME_TABLES,
     AuditFailure,
@@ -276,12 +277,46 @@ def check_release(history: History, published: list[ProtectedRelease], number: i
     )
     assert found == [], where
 
-    # (b) Each audit record holds exactly the interval of the same cells and measure.
+    # (b) Each audit record holds the interval of the same cells and measure: exactly, or, as a
+    # certificate for a protected count whose bounds no table publishes, one inside it that
+    # passes (so the exact one passes too).
     for record in release.audit.to_dicts():
         members = audited_members(attacker, record, number)
         expected = closed(attacker.interval(members, str(record["measure"])))
         got = (record["interval_lo"], record["interval_hi"])
-        assert got == expected, f"{where}: audit {record} vs plain audit {expected}"
+        label = f"{where}: audit {record} vs plain audit {expected}"
+        if record["exact"]:
+            assert got == expected, label
+            continue
+        event("a certificate instead of an exact interval")
+        assert record["required"], label
+        (lo, hi), (least, most) = got, expected
+        assert hi is not None and least <= lo <= hi and (most is None or hi <= most), label
+        low_end = 1 if record["measure"] == "respondents" else policy.risky_low
+        inside = policy.min_cell > 1 and lo >= low_end and hi <= policy.min_cell - 1
+        assert hi - lo >= policy.protection and not inside, label
+
+    # (b') A certificate of a count within one training day still passes capped by any
+    # participation figure of that day: each counts at least everyone who had answered the item
+    # there by its release, after any replaced file.
+    certificates = release.audit.filter(~pl.col("exact"))
+    for item in certificates["item"].unique():
+        answered = (
+            pl.concat(
+                [
+                    arrived(history.cells, shown)
+                    .filter(pl.col("item") == item)
+                    .group_by("region", "training_day")
+                    .agg(pl.col("n_respondents").sum().alias("n_hi"))
+                    .with_columns(pl.lit(shown, pl.Int64).alias("release_no"))
+                    for shown in range(1, number + 1)
+                ]
+            )
+            .filter(pl.col("n_hi") > 0)
+            .cast({"training_day": pl.Date})
+        )
+        mine = certificates.filter(pl.col("item") == item)
+        assert not capped_too_far(mine, answered, policy, release_no=number), where
 
     # (c) Each withheld figure's published bounds are the plain attacker's interval; shown
     # figures have none.
@@ -447,27 +482,51 @@ def test_the_audit_the_warehouse_keeps_carries_over_as_the_one_in_memory(
     taken: list[int] = []
     carry = ItemModel.carry
 
-    def counted(self: ItemModel, entries: dict) -> int:  # type: ignore[type-arg]
-        taken.append(carry(self, entries))
+    def counted(self: ItemModel, entries: dict, *rest: object) -> int:  # type: ignore[type-arg]
+        taken.append(carry(self, entries, *rest))  # type: ignore[arg-type]
         return taken[-1]
 
     monkeypatch.setattr(ItemModel, "carry", counted)
     second = {}
     for source, audit in (("memory", first.audit), ("warehouse", stored_audit(con, 1))):
         taken.clear()
-        second[source] = protect(
-            arrived(cells, 2),
-            OUTCOME_TABLES,
-            policy,
-            release_no=2,
-            history=first.figures,
-            previous_audit=audit,
-        )
+        second[source] = release_two(cells, first, policy, audit)
         second[source + " taken"] = sum(taken)
     assert second["memory taken"] == second["warehouse taken"] > 0
-    assert second["memory"].audit.equals(second["warehouse"].audit)
-    for name, table in second["memory"].tables.items():
-        assert table.equals(second["warehouse"].tables[name]), name
+    assert_same_release(second["memory"], second["warehouse"])
+
+
+def test_an_audit_kept_before_certificates_is_taken_over_as_exact():
+    """A warehouse made before certificates has no `exact` column; every interval it kept was
+    exact, and a first release keeps no certificate either (they come only from carrying), so
+    release 2 given release 1's audit without the column publishes and keeps the same."""
+    cells = scenario(2, 4)
+    policy = resolve("opensafely")
+    first = protect(arrived(cells, 1), OUTCOME_TABLES, policy, release_no=1)
+    assert first.audit["exact"].all()
+    now = release_two(cells, first, policy, first.audit)
+    assert not now.audit["exact"].all(), "release 2 keeps certificates"
+    assert_same_release(now, release_two(cells, first, policy, first.audit.drop("exact")))
+
+
+def release_two(
+    cells: pl.DataFrame, first: ProtectedRelease, policy: Policy, audit: pl.DataFrame
+) -> ProtectedRelease:
+    """Release 2 of `cells` after `first`, given `audit` as release 1's."""
+    return protect(
+        arrived(cells, 2),
+        OUTCOME_TABLES,
+        policy,
+        release_no=2,
+        history=first.figures,
+        previous_audit=audit,
+    )
+
+
+def assert_same_release(one: ProtectedRelease, other: ProtectedRelease) -> None:
+    assert one.audit.equals(other.audit)
+    for name, table in one.tables.items():
+        assert table.equals(other.tables[name]), name
 
 
 def test_an_audit_without_witnesses_still_keeps_earlier_counts_protected():

@@ -14,6 +14,7 @@ import pytest
 from transforms.privacy.audit import (
     BOTH,
     INF,
+    NEGATIVE,
     POSITIVE,
     Family,
     Interval,
@@ -269,6 +270,74 @@ def test_an_end_whose_witness_no_longer_fits_is_taken_over_when_another_assignme
     assert taken.low[3][0] == 11 and taken.high[3][0] == -1, "day d makes up the difference"
     fresh = ItemModel(np.array([1, 1, 2, 2]), n, k, families, release_no=2)
     assert fresh.interval(DAY_B) == Interval(0, 12)
+
+
+def release_two_of_one_region(region: tuple[float, float, float, float]) -> ItemModel:
+    """`one_region` a release later: day c (5 of 5, shown) has joined the region, whose n
+    (27) and positive count are as given; release 1 showed its n (22) and withheld its count."""
+    n, k = np.array([10, 12, 5]), np.array([6, 11, 5])
+    families = [
+        Family(np.array([0]), np.array([1]), current=exact_figure(10, 6)),
+        Family(np.array([1]), np.array([1]), current=count_withheld(12)),
+        Family(np.array([2]), np.array([2]), current=exact_figure(5, 5)),
+        Family(np.array([0, 1, 2]), np.array([1, 1, 2]), {2: [22.0, 22.0, *OPEN]}, current=region),
+    ]
+    return ItemModel(np.array([1, 1, 2]), n, k, families, release_no=2)
+
+
+def test_a_broken_end_falls_back_to_the_truth_where_an_interval_inside_the_exact_one_is_enough():
+    """Release 2 shows the region's positive count as 15-30 (day b's 0 no longer fits; its 12
+    does). For a count no table bounds, an interval the attacker must allow that passes is proof
+    enough: the truth (11) takes the broken end's place, without a program, and the interval
+    is kept as a certificate, not as exact; asked for exactly, it is solved."""
+    first = one_region(OPEN)
+    known = first.known(DAY_B)
+    assert known.interval == Interval(0, 12)
+    carried = {((1,), POSITIVE): Known(known.interval, known.low, known.high, frozenset())}
+    region = (27.0, 27.0, 15.0, 30.0)
+
+    model = release_two_of_one_region(region)
+    assert model.carry(carried, lambda key, interval: interval.width >= 1) == 1
+    assert model.solves == 0
+    certificate = model.certificate(DAY_B)
+    assert certificate is not None and not certificate.tight
+    assert certificate.interval == Interval(11, 12)
+    assert certificate.low == {} and certificate.high == known.high
+    assert (
+        model.interval(DAY_B)
+        == Interval(4, 12)
+        == release_two_of_one_region(region).interval(DAY_B)
+    )
+
+    demanding = release_two_of_one_region(region)
+    assert demanding.carry(carried, lambda key, interval: interval.width >= 5) == 0, (
+        "0 is out of reach now, so the end is not carried but solved again"
+    )
+    assert demanding.interval(DAY_B) == Interval(4, 12)
+
+
+def test_a_broken_end_that_another_count_s_witness_attains_stands_without_a_program():
+    """Day b's n is shown, so its fewest positives (0) is its most not-positive answers (12):
+    the assignment that is the positive count's low witness is the not-positive count's high
+    one. When the not-positive count's own witness breaks (it moved day c, now shown), the
+    positive count's, still standing, keeps the end exact, and no program runs."""
+    first = one_region(OPEN)
+    positive = first.known(DAY_B)
+    assert positive.low == {1: (-11, 11)}
+    not_positive = Quantity((1,), NEGATIVE)
+    carried = {
+        ((1,), NEGATIVE): Known(
+            Interval(0, 12), {1: (1, -1)}, {1: (-11, 11), 2: (-1, 1)}, frozenset()
+        ),
+        ((1,), POSITIVE): Known(positive.interval, positive.low, positive.high, frozenset()),
+    }
+    model = release_two_of_one_region(count_withheld(27))
+    assert model.carry(carried) == 2
+    assert model.solves == 0
+    taken = model.known(not_positive)
+    assert taken.tight and taken.interval == Interval(0, 12) and taken.high == positive.low
+    assert model.solves == 0
+    assert release_two_of_one_region(count_withheld(27)).interval(not_positive) == Interval(0, 12)
 
 
 def test_a_figure_withheld_for_good_leaves_the_program_and_no_interval_moves():

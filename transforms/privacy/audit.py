@@ -51,7 +51,7 @@ import itertools
 import math
 import os
 import sys
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import highspy
@@ -149,6 +149,10 @@ class Known:
     exact: bool = True
     """False once a binding figure was loosened: the interval is still attained (the
     witnesses still agree with every figure), so it lies inside the exact one."""
+    tight: bool = True
+    """False for a certificate: its ends are values the attacker must allow (the truth, where
+    a witness broke), not the least and most, which is proof enough that a protected count
+    no table bounds is wide (`carry`)."""
 
     def cells(self) -> set[int]:
         return set(self.low) | set(self.high or ())
@@ -245,8 +249,12 @@ class ItemModel:
 
     def certified(self, quantity: Quantity) -> Interval | None:
         """An interval the attacker must allow (inside the exact one), if one is at hand."""
-        known = self._known.get((quantity.cells, quantity.measure))
+        known = self.certificate(quantity)
         return None if known is None else known.interval
+
+    def certificate(self, quantity: Quantity) -> Known | None:
+        """What is known of the quantity, exact or not (its interval lies inside the exact one)."""
+        return self._known.get((quantity.cells, quantity.measure))
 
     def known(self, quantity: Quantity) -> Known:
         return self._exact(quantity)
@@ -256,9 +264,10 @@ class ItemModel:
         any might)."""
         return self._exact(quantity).binding
 
-    def span(self, quantity: Quantity) -> tuple[int, int]:
-        """The releases whose cells the quantity and its witnesses touch."""
-        known = self._exact(quantity)
+    def span(self, quantity: Quantity, known: Known | None = None) -> tuple[int, int]:
+        """The releases whose cells the quantity and its witnesses (the exact interval's, unless
+        `known` is given) touch."""
+        known = self._exact(quantity) if known is None else known
         cells = [*quantity.cells, *known.cells()]
         arrivals = self.arrivals[cells]
         return int(arrivals.min()), int(arrivals.max())
@@ -322,27 +331,35 @@ class ItemModel:
             else:
                 known.exact = True
 
-    def carry(self, entries: dict[_Key, Known]) -> int:
+    def carry(
+        self,
+        entries: dict[_Key, Known],
+        enough: Callable[[_Key, Interval], bool] | None = None,
+    ) -> int:
         """Intervals from the last release. This release holds every figure the last one did,
         plus its own, so an end can only have moved inwards: where its witness agrees with this
         release's figures of every row holding a cell it changes, the end stands; otherwise an
         integer assignment attaining the same end under today's figures keeps it standing (one
         program, not the two of solving it again). Either way nothing this release decides can
-        move it back out. Returns how many intervals were taken over."""
-        usable = [(key, known) for key, known in entries.items() if known.high is not None]
+        move it back out.
+
+        `enough` says when an interval the attacker must allow is proof enough for a quantity
+        (it is protected, no table publishes its bounds, and it passes): there a broken end
+        falls back to the truth, which every figure allows, and needs no program while what is
+        left still passes; the interval is kept as a certificate, not as exact. Returns how many
+        intervals were taken over."""
+        usable = sorted(
+            ((key, known) for key, known in entries.items() if known.high is not None),
+            key=lambda entry: entry[0][1] == NEGATIVE,  # may borrow the positive count's witness
+        )
         agrees = self._agree([w for _, known in usable for w in (known.low, known.high)])
         taken = 0
-        for number, ((cells, measure), known) in enumerate(usable):
-            low = self._standing(known.low, agrees[2 * number], cells, measure, known.interval.lo)
-            high = (
-                None
-                if low is None
-                else self._standing(
-                    known.high, agrees[2 * number + 1], cells, measure, known.interval.hi
-                )
-            )
-            if low is not None and high is not None:
-                self._remember((cells, measure), Known(known.interval, low, high, frozenset()))
+        for number, (key, known) in enumerate(usable):
+            low = known.low if agrees[2 * number] else None
+            high = known.high if agrees[2 * number + 1] else None
+            standing = self._standing(key, known, low, high, enough)
+            if standing is not None:
+                self._remember(key, standing)
                 taken += 1
         return taken
 
@@ -416,15 +433,73 @@ class ItemModel:
 
     def _standing(
         self,
-        witness: Witness,
-        agrees: bool,
-        cells: tuple[int, ...],
-        measure: str,
-        end: int | None,
-    ) -> Witness | None:
-        if agrees:
-            return witness
-        columns, signs, truth = self._signed(cells, measure)
+        key: _Key,
+        known: Known,
+        low: Witness | None,
+        high: Witness | None,
+        enough: Callable[[_Key, Interval], bool] | None,
+    ) -> Known | None:
+        """A carried interval under today's figures, given its witnesses that still agree (None:
+        broken). A broken end stands when an assignment already standing attains it; else, where
+        `enough` allows, that assignment's value takes its place; else it is repaired."""
+        lo, hi = known.interval.lo, known.interval.hi
+        if low is None or high is None:
+            attained = self._attained(key)
+            least = min(attained, key=lambda value: value[0])
+            most = max(attained, key=lambda value: value[0])
+            if low is None and least[0] == lo:
+                low = least[1]
+            if high is None and most[0] == hi:
+                high = most[1]
+        while low is None or high is None:
+            if enough is not None:
+                short = Interval(
+                    lo if low is not None else least[0], hi if high is not None else most[0]
+                )
+                if enough(key, short):
+                    return Known(
+                        short,
+                        least[1] if low is None else low,
+                        most[1] if high is None else high,
+                        frozenset(),
+                        tight=False,
+                    )
+            if low is None:
+                low = self._repaired(key, lo)
+                if low is None:
+                    return None
+            else:
+                high = self._repaired(key, hi)
+                if high is None:
+                    return None
+        return Known(known.interval, low, high, frozenset(), tight=known.tight)
+
+    def _attained(self, key: _Key) -> list[tuple[int, Witness]]:
+        """The quantity's value under assignments already standing: the truth, and every
+        witness of a count sharing a cell with it (the same day's positive count's fewest is
+        its not-positive count's most when n is shown)."""
+        cells, measure = key
+        truth = self._signed(cells, measure)[2]
+        sign = -1 if len(cells) == 1 and self.withdrawal[cells[0]] else 1
+        inside = set(cells)
+        near = set().union(*(self._by_cell.get(c, ()) for c in cells))
+        witnesses = {
+            id(witness): witness
+            for other in near
+            for witness in (self._known[other].low, self._known[other].high)
+            if witness
+        }
+        per_k, per_g = {POSITIVE: (1, 0), NEGATIVE: (0, 1), BOTH: (1, 1)}[measure]
+        attained: list[tuple[int, Witness]] = [(truth, {})]
+        for witness in witnesses.values():
+            changes = (witness[cell] for cell in inside.intersection(witness))
+            change = sum(per_k * dk + per_g * dg for dk, dg in changes)
+            attained.append((truth + sign * change, witness))
+        return attained
+
+    def _repaired(self, key: _Key, end: int | None) -> Witness | None:
+        """An integer assignment attaining `end` under today's figures, nearest the truth."""
+        columns, signs, truth = self._signed(*key)
         if end is None or not len(columns):
             return None
         return self._nearest(columns, signs, end - truth)
@@ -434,7 +509,7 @@ class ItemModel:
     def _exact(self, quantity: Quantity) -> Known:
         key = (quantity.cells, quantity.measure)
         known = self._known.get(key)
-        if known is None or not known.exact:
+        if known is None or not known.exact or not known.tight:
             if known is not None:
                 self._forget(key)
             known = self._solve(quantity, kept=True)

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -93,6 +93,7 @@ AUDIT_SCHEMA = {
     "witness_lo": pl.Utf8,
     "witness_hi": pl.Utf8,
     "withdrawn_from": pl.Int64,
+    "exact": pl.Boolean,
 }
 UNDERLYING = "underlying_cell"
 SAME_DATE = "everyone on a training day"
@@ -101,6 +102,8 @@ REST_OF_COUNTRY = "all regions but one"
 """National minus one region: what a reader comparing a region with the rest works out."""
 GROWING_GROUPS = (SAME_DATE, REST_OF_COUNTRY)
 """Named groups that late files make grow: as they stood in a release, they stay protected."""
+_Key = tuple[tuple[int, ...], str]
+"""A quantity as the attacker's model keys it: its cells and measure."""
 _Bounds = tuple["_Row", tuple[int | None, ...]]
 """A withheld row and what any reader can derive of it: positive count's, then n's ends."""
 
@@ -178,6 +181,8 @@ class _Item:
     """Withheld only to protect others: intervals stored, not required."""
     covers: dict[int, _Quantity] = field(default_factory=dict)
     """Per row withheld as cover (by id), the count it was withheld for."""
+    enough: Callable[[_Key, Interval], bool] = lambda key, interval: False
+    """When an interval inside the exact one proves a count safe (`_enough`)."""
     witness_texts: dict[int, tuple[Witness, str]] = field(default_factory=dict)
     """Witnesses taken over from the last release's audit, by id, with the text they were
     read from: one that still stands is written back as it was read."""
@@ -235,6 +240,7 @@ def protect(
             release_no,
             frozenset(withhold),
         )
+        model.enough = _enough(model, policy)
         _carry(model, carried.get(item, []))
         _suppress(model, policy, release_no)
         _prune(model, policy)
@@ -534,8 +540,49 @@ def _carry(model: _Item, records: list[dict[str, object]]) -> None:
         if low is None or high is None or record["interval_hi"] is None:
             continue
         interval = Interval(int(record["interval_lo"]), int(record["interval_hi"]))  # type: ignore[call-overload]
-        entries[(cells, measure)] = Known(interval, low, high, frozenset())
-    model.model.carry(entries)
+        tight = record.get("exact") is not False  # kept before certificates were: exact
+        entries[(cells, measure)] = Known(interval, low, high, frozenset(), tight=tight)
+    model.model.carry(entries, model.enough)
+
+
+def _enough(model: _Item, policy: Policy) -> Callable[[_Key, Interval], bool]:
+    """When an interval the attacker must allow, not the exact one, proves a count safe: no
+    table publishes its bounds (a withheld row's positive count and n are, so those stay
+    exact), no cell of it withdraws or is withdrawn from, and it passes even capped as a
+    participation figure could cap it. `transforms.participation` checks such caps on the
+    audit's intervals of counts within one region's training day; a figure holding the
+    count's cells counts at least everyone who had answered this item there by the time the
+    last of them arrived (less any a replaced file took back), so capping at that number is
+    the most a figure can take away."""
+    published = {(row.cells, measure) for row in model.rows for measure in (POSITIVE, BOTH)}
+    touched = {int(s) for s in model.model.sources if s >= 0} | {
+        int(c) for c in np.flatnonzero(model.model.withdrawal)
+    }
+    days: dict[tuple[object, object], list[int]] = {}
+    for index, cell in enumerate(model.cells):
+        days.setdefault((cell["region"], cell["training_day"]), []).append(index)
+    arrivals = model.model.arrivals
+    respondents = model.model.true[BOTH]
+
+    def cap(cells: tuple[int, ...]) -> int | None:
+        places = {(model.cells[c]["region"], model.cells[c]["training_day"]) for c in cells}
+        if len(places) > 1:
+            return None
+        latest = arrivals[list(cells)].max()
+        day = days[places.pop()]
+        return int(sum(respondents[c] for c in day if arrivals[c] <= latest and c not in touched))
+
+    def enough(key: _Key, interval: Interval) -> bool:
+        cells, measure = key
+        if key in published or touched.intersection(cells):
+            return False
+        most = cap(cells)
+        hi = (
+            interval.hi if most is None else most if interval.hi is None else min(interval.hi, most)
+        )
+        return _passes_measure(measure, Interval(interval.lo, hi), policy)
+
+    return enough
 
 
 def _group_as_of(model: _Item, where: str, record: dict[str, object]) -> tuple[int, ...]:
@@ -642,9 +689,9 @@ def _suppress(model: _Item, policy: Policy, release_no: int) -> None:
     attacker = model.model
     for quantity in model.quantities:
         while True:
-            interval = attacker.interval(quantity.audit)
-            if _passes(quantity, interval, policy):
+            if _still_passes(model, quantity, policy):
                 break
+            interval = attacker.interval(quantity.audit)
             binding = attacker.binding(quantity.audit)
             candidates = sorted(
                 (
@@ -720,16 +767,21 @@ def _still_passes(model: _Item, quantity: _Quantity, policy: Policy) -> bool:
 
 
 def _final_audit(model: _Item, policy: Policy, release_no: int) -> list[tuple[object, ...]]:
-    """Every protected quantity's interval under the final pattern."""
+    """Every protected quantity's interval under the final pattern: the exact one, or where
+    that is not needed (`_enough`) one the attacker must allow that passes, marked not exact."""
     records = []
     required = [(q, True) for q in model.quantities] + [(q, False) for q in model.reported]
+    enough = model.enough
     for quantity, protected in required:
-        known = model.model.known(quantity.audit)
+        key = (quantity.audit.cells, quantity.audit.measure)
+        known = model.model.certificate(quantity.audit) if protected else None
+        if known is None or (not (known.exact and known.tight) and not enough(key, known.interval)):
+            known = model.model.known(quantity.audit)
         interval = known.interval
         if protected and not _passes(quantity, interval, policy):
             raise AuditFailure(_failure(model, quantity, release_no, policy))
         key = quantity.key
-        first, last = model.model.span(quantity.audit)
+        first, last = model.model.span(quantity.audit, known)
         records.append(
             (
                 quantity.where,
@@ -747,6 +799,7 @@ def _final_audit(model: _Item, policy: Policy, release_no: int) -> list[tuple[ob
                 _write_witness(model, known.low),
                 _write_witness(model, known.high),
                 key.get(WITHDRAWN_FROM),
+                known.exact and known.tight,
             )
         )
     return records

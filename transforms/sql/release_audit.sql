@@ -33,3 +33,7 @@ alter table release_audit add column if not exists witness_hi varchar;
 
 -- Warehouses made before files could be replaced.
 alter table release_audit add column if not exists withdrawn_from integer;
+
+-- Warehouses made before certificates: false where the interval is one the attacker must
+-- allow (values some assignment attains) that proves the count safe, not its least and most.
+alter table release_audit add column if not exists exact boolean;

@@ -150,9 +150,9 @@ class Known:
     """False once a binding figure was loosened: the interval is still attained (the
     witnesses still agree with every figure), so it lies inside the exact one."""
     tight: bool = True
-    """False for a certificate: its ends are values the attacker must allow (the truth, where
-    a witness broke), not the least and most, which is proof enough that a protected count
-    no table bounds is wide (`carry`)."""
+    """False for a certificate: its ends are values the attacker must allow (where a witness
+    broke, the truth's or another standing witness's), not the least and most, which is
+    proof enough that a protected count no table bounds is wide (`carry`)."""
 
     def cells(self) -> set[int]:
         return set(self.low) | set(self.high or ())

@@ -186,6 +186,9 @@ class _Item:
     witness_texts: dict[int, tuple[Witness, str]] = field(default_factory=dict)
     """Witnesses taken over from the last release's audit, by id, with the text they were
     read from: one that still stands is written back as it was read."""
+    witnesses_read: dict[str, Witness | None] = field(default_factory=dict)
+    """The same, by text: records sharing a witness (an end borrowed from another count's)
+    share one assignment in memory too."""
 
 
 @dataclass(frozen=True)
@@ -629,13 +632,18 @@ def _read_witness(
 ) -> Witness | None:
     if text is None:
         return None
-    witness: Witness = {}
+    if str(text) in model.witnesses_read:
+        return model.witnesses_read[str(text)]
+    witness: Witness | None = {}
     for region, day, arrival, dk, dg, *source in json.loads(str(text)):
         index = written_as.get((region, day, arrival, source[0] if source else None))
         if index is None:
-            return None
-        witness[index] = (int(dk), int(dg))
-    model.witness_texts[id(witness)] = (witness, str(text))
+            witness = None
+            break
+        witness[index] = (int(dk), int(dg))  # type: ignore[index]
+    model.witnesses_read[str(text)] = witness
+    if witness is not None:
+        model.witness_texts[id(witness)] = (witness, str(text))
     return witness
 
 

@@ -781,9 +781,11 @@ def _final_audit(model: _Item, policy: Policy, release_no: int) -> list[tuple[ob
     required = [(q, True) for q in model.quantities] + [(q, False) for q in model.reported]
     enough = model.enough
     for quantity, protected in required:
-        key = (quantity.audit.cells, quantity.audit.measure)
+        counted = (quantity.audit.cells, quantity.audit.measure)
         known = model.model.certificate(quantity.audit) if protected else None
-        if known is None or (not (known.exact and known.tight) and not enough(key, known.interval)):
+        if known is None or (
+            not (known.exact and known.tight) and not enough(counted, known.interval)
+        ):
             known = model.model.known(quantity.audit)
         interval = known.interval
         if protected and not _passes(quantity, interval, policy):

@@ -343,11 +343,12 @@ class ItemModel:
         program, not the two of solving it again). Either way nothing this release decides can
         move it back out.
 
-        `enough` says when an interval the attacker must allow is proof enough for a quantity
-        (it is protected, no table publishes its bounds, and it passes): there a broken end
-        falls back to the truth, which every figure allows, and needs no program while what is
-        left still passes; the interval is kept as a certificate, not as exact. Returns how many
-        intervals were taken over."""
+        Before any program, a broken end looks among the assignments already standing (the
+        truth, and the witnesses of counts sharing a cell; `_standing`): one attaining the same
+        end keeps it exact. `enough` says when an interval the attacker must allow is proof
+        enough for a quantity (no table publishes its bounds, and it passes): there the
+        farthest value those assignments attain takes a broken end's place, and the interval
+        is kept as a certificate, not as exact. Returns how many intervals were taken over."""
         usable = sorted(
             ((key, known) for key, known in entries.items() if known.high is not None),
             key=lambda entry: entry[0][1] == NEGATIVE,  # may borrow the positive count's witness

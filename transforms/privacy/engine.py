@@ -60,6 +60,7 @@ from transforms.privacy.audit import (
     Known,
     Quantity,
     Witness,
+    _Key,
 )
 from transforms.privacy.history import earlier_figures
 from transforms.privacy.policy import Policy
@@ -102,8 +103,6 @@ REST_OF_COUNTRY = "all regions but one"
 """National minus one region: what a reader comparing a region with the rest works out."""
 GROWING_GROUPS = (SAME_DATE, REST_OF_COUNTRY)
 """Named groups that late files make grow: as they stood in a release, they stay protected."""
-_Key = tuple[tuple[int, ...], str]
-"""A quantity as the attacker's model keys it: its cells and measure."""
 _Bounds = tuple["_Row", tuple[int | None, ...]]
 """A withheld row and what any reader can derive of it: positive count's, then n's ends."""
 
@@ -779,12 +778,11 @@ def _final_audit(model: _Item, policy: Policy, release_no: int) -> list[tuple[ob
     that is not needed (`_enough`) one the attacker must allow that passes, marked not exact."""
     records = []
     required = [(q, True) for q in model.quantities] + [(q, False) for q in model.reported]
-    enough = model.enough
     for quantity, protected in required:
         counted = (quantity.audit.cells, quantity.audit.measure)
         known = model.model.certificate(quantity.audit) if protected else None
         if known is None or (
-            not (known.exact and known.tight) and not enough(counted, known.interval)
+            not (known.exact and known.tight) and not model.enough(counted, known.interval)
         ):
             known = model.model.known(quantity.audit)
         interval = known.interval

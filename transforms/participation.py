@@ -101,7 +101,9 @@ def capped_too_far(
     audit: pl.DataFrame, figures: pl.DataFrame, policy: Policy, *, release_no: int
 ) -> set[tuple[object, object, int]]:
     """(region, training_day, release of the participation figure) for every protected outcome
-    count of one region-day that fails once capped by a participation figure including it."""
+    count of one region-day that fails once capped by a participation figure including it.
+    A day's figure repeats release after release, so each distinct value is joined once with
+    the releases that showed it: the join grows with the audit, not with audit x releases."""
     records = audit.filter(
         pl.col("required") & pl.col("table_name").is_in(_WITHIN_A_DAY)
     ).with_columns(
@@ -116,10 +118,13 @@ def capped_too_far(
     capped = pl.min_horizontal(pl.col("interval_hi").fill_null(2**62), pl.col("n_hi"))
     inside = (pl.col("interval_lo") >= low) & (capped <= policy.min_cell - 1)
     narrow = (capped - pl.col("interval_lo")) < policy.protection
+    shown = figures.group_by("region", "training_day", "n_hi").agg(pl.col("release_no"))
     failing = (
-        records.join(figures, on=["region", "training_day"])
-        .filter(pl.col("release_no") >= pl.col("cells_by"))
+        records.join(shown, on=["region", "training_day"])
+        .filter(pl.col("release_no").list.max() >= pl.col("cells_by"))
         .filter(narrow | (inside if policy.min_cell > 1 else pl.lit(False)))
+        .explode("release_no")
+        .filter(pl.col("release_no") >= pl.col("cells_by"))
     )
     return {
         (region, day, int(source))
@@ -132,8 +137,12 @@ def capped_too_far(
 def _participation_figures(current: pl.DataFrame, history: pl.DataFrame | None) -> pl.DataFrame:
     """Every participation figure shown, this release's and earlier ones': its upper end."""
     frames = [current] + ([history] if history is not None else [])
-    return (
-        pl.concat([f.select(current.columns) for f in frames])
-        .filter((pl.col("table_name") == PARTICIPATION.name) & pl.col("n_hi").is_not_null())
-        .select("region", "training_day", pl.col("release_no").cast(pl.Int64), "n_hi")
+    shown = (pl.col("table_name") == PARTICIPATION.name) & pl.col("n_hi").is_not_null()
+    return pl.concat(
+        [
+            f.filter(shown).select(
+                "region", "training_day", pl.col("release_no").cast(pl.Int64), "n_hi"
+            )
+            for f in frames
+        ]
     )

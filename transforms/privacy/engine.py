@@ -232,7 +232,7 @@ def protect(
     earlier = earlier_figures(cells, tables, history.cast(HISTORY_SCHEMA))
     carried = _carried(previous_audit)
 
-    def protect_item(item: str) -> tuple[_Item, list[tuple[object, ...]], list[_Bounds]]:
+    def protect_item(item: str) -> tuple[list[_Row], list[tuple[object, ...]], list[_Bounds]]:
         model = _model(
             item,
             cells.filter(pl.col("item") == item),
@@ -246,15 +246,14 @@ def protect(
         _carry(model, carried.get(item, []))
         _suppress(model, policy, release_no)
         _prune(model, policy)
-        return model, _final_audit(model, policy, release_no), _bounds(model)
+        return model.rows, _final_audit(model, policy, release_no), _bounds(model)
 
     names = cells["item"].unique(maintain_order=True).to_list()
     with ThreadPoolExecutor(max_workers=max(1, min(len(names), _workers()))) as pool:
         done = list(pool.map(protect_item, names))
-    items = [model for model, _, _ in done]
     audit = [record for _, records, _ in done for record in records]
     bounds = {id(row): b for _, _, found in done for row, b in found}
-    rows = [(model.item, row) for model in items for row in model.rows]
+    rows = [(item, row) for item, (found, _, _) in zip(names, done, strict=True) for row in found]
     return ProtectedRelease(
         tables={t.name: _table_frame(t, rows, policy, bounds) for t in tables},
         figures=_figures_frame(rows, policy, release_no),
@@ -565,9 +564,10 @@ def _enough(model: _Item, policy: Policy) -> Callable[[_Key, Interval], bool]:
         days.setdefault((cell["region"], cell["training_day"]), []).append(index)
     arrivals = model.model.arrivals
     respondents = model.model.true[BOTH]
+    place_of = [(cell["region"], cell["training_day"]) for cell in model.cells]
 
     def cap(cells: tuple[int, ...]) -> int | None:
-        places = {(model.cells[c]["region"], model.cells[c]["training_day"]) for c in cells}
+        places = {place_of[c] for c in cells}
         if len(places) > 1:
             return None
         latest = arrivals[list(cells)].max()

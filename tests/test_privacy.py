@@ -376,7 +376,14 @@ def test_every_release_passes_an_independent_attacker_and_is_deterministic(case)
     data, policy = case
     first = data.filter(pl.col("arrival") == 1)
     release1 = protect(first, OUTCOME_TABLES, policy, release_no=1)
-    release2 = protect(data, OUTCOME_TABLES, policy, release_no=2, history=release1.figures)
+    release2 = protect(
+        data,
+        OUTCOME_TABLES,
+        policy,
+        release_no=2,
+        history=release1.figures,
+        previous_audit=release1.audit,  # as publish_release gives it: what release 1 protected
+    )
     published = [release1.tables, release2.tables]
     for (number, seen), integer in itertools.product(((1, first), (2, data)), (True, False)):
         attacker = TestAttacker(seen.select("item", "region", "training_day", "arrival"),

@@ -340,6 +340,25 @@ def test_a_broken_end_that_another_count_s_witness_attains_stands_without_a_prog
     assert release_two_of_one_region(count_withheld(27)).interval(not_positive) == Interval(0, 12)
 
 
+def test_a_count_s_standing_values_come_from_the_witnesses_kept_with_no_program():
+    """Day b's positive count solved (0 and 12) leaves its assignments standing. Day b's n is
+    shown, so under them its not-positive count takes 12 and 0, the truth 1: the interval the
+    standing assignments give, with no program, and here the exact one too."""
+    model = one_region(OPEN)
+    positive = model.known(DAY_B)
+    solves = model.solves
+    standing = model.standing(Quantity((1,), NEGATIVE))
+    assert model.solves == solves
+    assert (
+        standing.interval == Interval(0, 12) == one_region(OPEN).interval(Quantity((1,), NEGATIVE))
+    )
+    assert not standing.tight
+    assert standing.low == positive.high and standing.high == positive.low
+    assert model.standing(Quantity((0,), POSITIVE)).interval == Interval(6, 6), (
+        "day a is shown: nothing standing moves it"
+    )
+
+
 def test_a_figure_withheld_for_good_leaves_the_program_and_no_interval_moves():
     """One region over two releases: day a shown (4, 2 positive), day b withheld whole, day c
     (release 2) its count withheld; the region withheld in release 1 and shown (9, 5) in

@@ -256,6 +256,19 @@ class ItemModel:
         """What is known of the quantity, exact or not (its interval lies inside the exact one)."""
         return self._known.get((quantity.cells, quantity.measure))
 
+    def standing(self, quantity: Quantity) -> Known:
+        """The least and most the quantity takes under the assignments already standing (the
+        truth and every kept witness touching its cells), with those assignments: all agree
+        with the current figures, so the interval lies inside the exact one. No program runs."""
+        attained = self._attained((quantity.cells, quantity.measure))
+        least = min(attained, key=lambda value: value[0])
+        most = max(attained, key=lambda value: value[0])
+        return Known(Interval(least[0], most[0]), least[1], most[1], frozenset(), tight=False)
+
+    def keep(self, quantity: Quantity, known: Known) -> None:
+        """Keep a certificate found elsewhere (`standing`) until the figures break it."""
+        self._remember((quantity.cells, quantity.measure), known)
+
     def known(self, quantity: Quantity) -> Known:
         return self._exact(quantity)
 
@@ -445,23 +458,20 @@ class ItemModel:
         `enough` allows, that assignment's value takes its place; else it is repaired."""
         lo, hi = known.interval.lo, known.interval.hi
         if low is None or high is None:
-            attained = self._attained(key)
-            least = min(attained, key=lambda value: value[0])
-            most = max(attained, key=lambda value: value[0])
-            if low is None and least[0] == lo:
-                low = least[1]
-            if high is None and most[0] == hi:
-                high = most[1]
+            standing = self.standing(Quantity(*key))
+            least, most = standing.interval.lo, standing.interval.hi
+            if low is None and least == lo:
+                low = standing.low
+            if high is None and most == hi:
+                high = standing.high
         while low is None or high is None:
             if enough is not None:
-                short = Interval(
-                    lo if low is not None else least[0], hi if high is not None else most[0]
-                )
+                short = Interval(lo if low is not None else least, hi if high is not None else most)
                 if enough(key, short):
                     return Known(
                         short,
-                        least[1] if low is None else low,
-                        most[1] if high is None else high,
+                        standing.low if low is None else low,
+                        standing.high if high is None else high,
                         frozenset(),
                         tight=False,
                     )
@@ -492,8 +502,16 @@ class ItemModel:
         }
         per_k, per_g = {POSITIVE: (1, 0), NEGATIVE: (0, 1), BOTH: (1, 1)}[measure]
         attained: list[tuple[int, Witness]] = [(truth, {})]
+        if len(cells) == 1:  # most counts: a training day's, a cell's
+            for witness in witnesses.values():
+                dk, dg = witness.get(cells[0], (0, 0))
+                attained.append((truth + sign * (per_k * dk + per_g * dg), witness))
+            return attained
         for witness in witnesses.values():
-            changes = (witness[cell] for cell in inside.intersection(witness))
+            if len(cells) < len(witness):
+                changes = [witness[cell] for cell in cells if cell in witness]
+            else:
+                changes = [moved for cell, moved in witness.items() if cell in inside]
             change = sum(per_k * dk + per_g * dg for dk, dg in changes)
             attained.append((truth + sign * change, witness))
         return attained

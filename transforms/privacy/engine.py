@@ -560,12 +560,12 @@ def _enough(model: _Item, policy: Policy) -> Callable[[_Key, Interval], bool]:
     touched = {int(s) for s in model.model.sources if s >= 0} | {
         int(c) for c in np.flatnonzero(model.model.withdrawal)
     }
+    place_of = [(cell["region"], cell["training_day"]) for cell in model.cells]
     days: dict[tuple[object, object], list[int]] = {}
-    for index, cell in enumerate(model.cells):
-        days.setdefault((cell["region"], cell["training_day"]), []).append(index)
+    for index, place in enumerate(place_of):
+        days.setdefault(place, []).append(index)
     arrivals = model.model.arrivals
     respondents = model.model.true[BOTH]
-    place_of = [(cell["region"], cell["training_day"]) for cell in model.cells]
 
     def cap(cells: tuple[int, ...]) -> int | None:
         places = {place_of[c] for c in cells}

@@ -272,6 +272,64 @@ def test_an_end_whose_witness_no_longer_fits_is_taken_over_when_another_assignme
     assert fresh.interval(DAY_B) == Interval(0, 12)
 
 
+def rounded_release_two(
+    day_c: tuple[int, int],
+    day_c_figure: tuple[float, float, float, float],
+    region: tuple[float, float, float, float],
+) -> ItemModel:
+    """`one_region` with its positive count rounded to 15-19 (so day b holds 9-12, its fewest
+    17 - 2), a release later under rounding to 5: day c (n, positive) has joined the region,
+    whose figure is as given."""
+    n, k = np.array([10, 12, day_c[0]]), np.array([6, 11, day_c[1]])
+    families = [
+        Family(np.array([0]), np.array([1]), current=exact_figure(10, 6)),
+        Family(np.array([1]), np.array([1]), current=count_withheld(12)),
+        Family(np.array([2]), np.array([2]), current=day_c_figure),
+        Family(
+            np.array([0, 1, 2]),
+            np.array([1, 1, 2]),
+            {2: [22.0, 22.0, 15.0, 19.0]},
+            current=region,
+        ),
+    ]
+    return ItemModel(np.array([1, 1, 2]), n, k, families, release_no=2, rounding=5)
+
+
+def mended_day_b(second: ItemModel) -> Known:
+    """Day b's interval of release 1 carried into `second`, checked to need no program."""
+    known = one_region((15.0, 19.0)).known(DAY_B)
+    assert known.interval == Interval(9, 12) and known.low == {1: (-2, 2)}
+    carried = {((1,), POSITIVE): Known(known.interval, known.low, known.high, frozenset())}
+    assert second.carry(carried) == 1
+    assert second.solves == 0
+    taken = second.known(DAY_B)
+    assert taken.tight and taken.interval == Interval(9, 12)
+    assert taken.high == known.high, "the most still agrees"
+    return taken
+
+
+def test_a_witness_a_rounded_total_no_longer_allows_is_mended_by_the_least_move_of_a_new_day():
+    """Release 2 adds day c (2 of 5, count withheld) and rounds the region's new count (19) to
+    18-22: day b's fewest-witness leaves it at 17, outside. One more positive answer on day c,
+    the least that brings the region back to 18, mends it: the end stands with no program,
+    and it is the exact one."""
+    figures = ((5, 2), count_withheld(5), (27.0, 27.0, 18.0, 22.0))
+    taken = mended_day_b(rounded_release_two(*figures))
+    assert taken.low == {1: (-2, 2), 2: (1, -1)}, "one answer on day c, not two"
+    assert rounded_release_two(*figures).interval(DAY_B) == Interval(9, 12)
+
+
+def test_a_mend_moves_n_too_when_the_new_day_has_no_other_answer_to_give():
+    """As above, but day c is 5 of 5 and its n is rounded too (3-7), and so is the region's
+    (25-29; its positive count 22 to 22-26). Day b's fewest leaves the region at 20: day c
+    needs two more positive answers and has no not-positive one to turn, so its n rises by
+    two, which its own figure and the region's allow. Still no program."""
+    figures = ((5, 5), (3.0, 7.0, *OPEN), (25.0, 29.0, 22.0, 26.0))
+    taken = mended_day_b(rounded_release_two(*figures))
+    assert taken.low == {1: (-2, 2), 2: (2, 0)}
+    assert rounded_release_two(*figures).interval(DAY_B) == Interval(9, 12)
+
+
 def release_two_of_one_region(region: tuple[float, float, float, float]) -> ItemModel:
     """`one_region` a release later: day c (5 of 5, shown) has joined the region, whose n
     (27) and positive count are as given; release 1 showed its n (22) and withheld its count."""

@@ -207,17 +207,19 @@ class ItemModel:
         *,
         sources: np.ndarray | None = None,
         settled: Collection[int] = (),
+        rounding: int = 1,
     ) -> None:
         """`n` and `k` are each cell's true counts (negative for a withdrawal cell); `sources`,
         per cell, the cell a withdrawal cell withdraws from (-1: an ordinary cell); `settled`,
         families whose figure of this release is already decided (`set_current` will not
-        change it)."""
+        change it); `rounding`, the base shown counts are rounded to (1: shown exactly)."""
         self.arrivals = arrivals
         self.settled = frozenset(settled)
         self.sources = np.full(len(arrivals), -1, dtype=np.int64) if sources is None else sources
         self.withdrawal = self.sources >= 0
         self.families = families
         self.release_no = release_no
+        self.rounding = rounding
         self.true = {BOTH: n, POSITIVE: k, NEGATIVE: n - k}
         self.n_cells = len(arrivals)
         self._rank = [{int(c): r for r, c in enumerate(f.cells)} for f in families]
@@ -476,11 +478,11 @@ class ItemModel:
                         tight=False,
                     )
             if low is None:
-                low = self._repaired(key, lo)
+                low = self._mended(known.low, key) or self._repaired(key, lo)
                 if low is None:
                     return None
             else:
-                high = self._repaired(key, hi)
+                high = self._mended(known.high, key) or self._repaired(key, hi)
                 if high is None:
                     return None
         return Known(known.interval, low, high, frozenset(), tight=known.tight)
@@ -515,6 +517,100 @@ class ItemModel:
             change = sum(per_k * dk + per_g * dg for dk, dg in changes)
             attained.append((truth + sign * change, witness))
         return attained
+
+    def _mended(self, witness: Witness, key: _Key) -> Witness | None:
+        """A carried witness that a row's new figure disagrees with, mended with no program.
+        A row that grew in this release holds cells that arrived in it, which no earlier figure
+        holds: moving one of them, outside the quantity, so that every row holding it agrees
+        leaves the quantity's value, and so the end, as it was. Repeated while any row the
+        witness changes disagrees. Only under rounding: there most carried witnesses a release
+        breaks are broken so, by a total shown again with its new month that rounds to a
+        window the old difference falls outside. None when some row has no such cell with
+        room."""
+        if self.rounding == 1 or not witness or not self._linked.isdisjoint(witness):
+            return None
+        mended = dict(witness)
+        inside = set(key[0])
+        for _ in range(len(witness) + 4):
+            changes = self._changes(mended)
+            family = next(
+                (
+                    f
+                    for f in sorted(changes)
+                    if not self._within(f, len(self.families[f].cells), *changes[f])
+                ),
+                None,
+            )
+            if family is None:
+                return mended
+            move = self._mending_move(mended, changes, family, inside)
+            if move is None:
+                return None
+            cell, change = move
+            mended[cell] = change
+        return None
+
+    def _changes(self, witness: Witness) -> dict[int, tuple[int, int]]:
+        """Per row holding a cell the witness changes, its change in n and positive count."""
+        changes: dict[int, tuple[int, int]] = {}
+        for cell, (up_k, up_g) in witness.items():
+            for family in self.families_of[cell]:
+                dn, dk = changes.get(family, (0, 0))
+                changes[family] = (dn + up_k + up_g, dk + up_k)
+        return changes
+
+    def _mending_move(
+        self,
+        witness: Witness,
+        changes: dict[int, tuple[int, int]],
+        family: int,
+        inside: set[int],
+    ) -> tuple[int, tuple[int, int]] | None:
+        """The least change of one new cell of `family`'s row after which every row holding
+        the cell agrees: (cell, its positive and not-positive change). Each row's figure,
+        less the witness's change on it, bounds the cell's change in n and in positive
+        answers; the cell's own counts stay at 0 or above and its n at 1 or above."""
+        of = self.families[family]
+        free = [
+            int(c)
+            for c in of.cells[of.arrivals == self.release_no]
+            if c not in inside and c not in witness and c in self._plain
+        ]
+        later = {
+            f
+            for f, change in changes.items()
+            if not self._within(f, len(self.families[f].cells), *change)
+            and sum(
+                c not in inside and c not in witness and c in self._plain
+                for c in self.families[f].cells[self.families[f].arrivals == self.release_no]
+            )
+            > 1
+        }
+        """Other disagreeing rows with another cell to mend them by: their turn comes."""
+        for cell in free:
+            k = int(self.true[POSITIVE][cell])
+            g = int(self.true[NEGATIVE][cell])
+            lo_k, hi_k, lo_n, hi_n = -k, INF, 1 - k - g, INF
+            for f in self.families_of[cell]:
+                dn, dk = changes.get(f, (0, 0))
+                if f != family and f in later:
+                    continue
+                f_lo_n, f_hi_n, f_lo_k, f_hi_k = self._deviation_bounds(
+                    f,
+                    len(self.families[f].cells),
+                    self.families[f].figure(len(self.families[f].cells)),
+                )
+                lo_n, hi_n = max(lo_n, f_lo_n - dn), min(hi_n, f_hi_n - dn)
+                lo_k, hi_k = max(lo_k, f_lo_k - dk), min(hi_k, f_hi_k - dk)
+            up_k = _inside(0, lo_k, min(hi_k, hi_n + g))
+            up_n = _inside(up_k, max(lo_n, up_k - g), hi_n)
+            if (
+                lo_k - EPS <= up_k <= hi_k + EPS
+                and lo_n - EPS <= up_n <= hi_n + EPS
+                and up_n - up_k >= -g
+            ):
+                return cell, (up_k, up_n - up_k)
+        return None
 
     def _repaired(self, key: _Key, end: int | None) -> Witness | None:
         """An integer assignment attaining `end` under today's figures, nearest the truth."""
@@ -571,6 +667,21 @@ class ItemModel:
             if r is not None and r < m:
                 dk += up_k
                 dn += up_k + up_g
+        return self._within(family, m, dn, dk, figure)
+
+    def _within(
+        self,
+        family: int,
+        m: int,
+        dn: int,
+        dk: int,
+        figure: tuple[float, float, float, float] | None = None,
+    ) -> bool:
+        """Whether moving `family`'s first m cells by dn respondents and dk positive answers
+        keeps them inside that prefix's figure."""
+        figure = self.families[family].figure(m) if figure is None else figure
+        if figure is None:
+            return True
         n = self._cum[family][BOTH][m] + dn
         k = self._cum[family][POSITIVE][m] + dk
         return bool(
@@ -612,6 +723,7 @@ class ItemModel:
         self._k_terms: list[list[tuple[int, float]]] = []
         self._g_terms: list[list[tuple[int, float]]] = []
         self._holds_someone: list[int] = []
+        plain: set[int] = set()
         """Cells whose n can move: each keeps at least one respondent."""
         for cell in range(self.n_cells):
             a = len(lower)
@@ -636,12 +748,20 @@ class ItemModel:
                 self._g_terms.append([(a, 1.0), (a + 1, -1.0)])
                 self._holds_someone.append(cell)
             else:
+                if not withdrawal:
+                    plain.add(cell)
                 lower += [0.0, 0.0, 0.0, 0.0]
                 upper += [*k_room, *g_room]
                 self._k_terms.append([(a, 1.0), (a + 1, -1.0)])
                 self._g_terms.append([(a + 2, 1.0), (a + 3, -1.0)])
                 self._holds_someone.append(cell)
         self._n_terms = [_combined(k, g) for k, g in zip(self._k_terms, self._g_terms, strict=True)]
+        self._linked = frozenset(
+            {int(s) for s in self.sources if s >= 0} | set(np.flatnonzero(self.withdrawal).tolist())
+        )
+        """Withdrawal cells and the cells they draw on (their rows bind them together)."""
+        self._plain = frozenset(plain - self._linked)
+        """Cells whose counts move freely: no earlier figure pins either, and none is linked."""
         self.n_cell_columns = len(lower)
         self._column_cell = np.zeros(len(lower), dtype=np.int64)
         self._column_k = np.zeros(len(lower), dtype=np.int64)
@@ -1048,6 +1168,15 @@ class ItemModel:
                 raise RuntimeError(f"attacker model: {highs.modelStatusToString(status)}")
             point = np.round(np.asarray(highs.getSolution().col_value))
             return _End(round(float(signs @ point[columns])), self._witness(point), None)
+
+
+def _inside(value: int, lo: float, hi: float) -> int:
+    """The integer nearest `value` within [lo, hi] (either may be infinite)."""
+    if lo > -INF:
+        value = max(value, math.ceil(lo - EPS))
+    if hi < INF:
+        value = min(value, math.floor(hi + EPS))
+    return value
 
 
 def _combined(*terms: list[tuple[int, float]]) -> list[tuple[int, float]]:

@@ -351,6 +351,7 @@ def _model(
         release_no,
         sources=_sources(item, records),
         settled=[lead.family for lead in leads.values() if lead.settled],
+        rounding=policy.rounding,
     )
     return _Item(item, records, rows, attacker, policy.rounding)
 

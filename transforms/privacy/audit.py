@@ -533,17 +533,14 @@ class ItemModel:
         inside = set(key[0])
         for _ in range(len(witness) + 4):
             changes = self._changes(mended)
-            family = next(
-                (
-                    f
-                    for f in sorted(changes)
-                    if not self._within(f, len(self.families[f].cells), *changes[f])
-                ),
-                None,
-            )
-            if family is None:
+            broken = [
+                f
+                for f in sorted(changes)
+                if not self._within(f, len(self.families[f].cells), *changes[f])
+            ]
+            if not broken:
                 return mended
-            move = self._mending_move(mended, changes, family, inside)
+            move = self._mending_move(mended, changes, broken, inside)
             if move is None:
                 return None
             cell, change = move
@@ -563,38 +560,25 @@ class ItemModel:
         self,
         witness: Witness,
         changes: dict[int, tuple[int, int]],
-        family: int,
+        broken: list[int],
         inside: set[int],
     ) -> tuple[int, tuple[int, int]] | None:
-        """The least change of one new cell of `family`'s row after which every row holding
-        the cell agrees: (cell, its positive and not-positive change). Each row's figure,
-        less the witness's change on it, bounds the cell's change in n and in positive
-        answers; the cell's own counts stay at 0 or above and its n at 1 or above."""
-        of = self.families[family]
-        free = [
-            int(c)
-            for c in of.cells[of.arrivals == self.release_no]
-            if c not in inside and c not in witness and c in self._plain
-        ]
-        later = {
-            f
-            for f, change in changes.items()
-            if not self._within(f, len(self.families[f].cells), *change)
-            and sum(
-                c not in inside and c not in witness and c in self._plain
-                for c in self.families[f].cells[self.families[f].arrivals == self.release_no]
-            )
-            > 1
-        }
-        """Other disagreeing rows with another cell to mend them by: their turn comes."""
+        """The least change of one new cell of the first broken row after which every row
+        holding the cell agrees: (cell, its positive and not-positive change). Each row's
+        figure, less the witness's change on it, bounds the cell's change in n and in positive
+        answers; the cell's own counts stay at 0 or above and its n at 1 or above. Other broken
+        rows with another such cell to mend them by wait their turn."""
+        family = broken[0]
+        free = self._movable(family, witness, inside)
+        later = {f for f in broken[1:] if len(self._movable(f, witness, inside)) > 1}
         for cell in free:
             k = int(self.true[POSITIVE][cell])
             g = int(self.true[NEGATIVE][cell])
             lo_k, hi_k, lo_n, hi_n = -k, INF, 1 - k - g, INF
             for f in self.families_of[cell]:
-                dn, dk = changes.get(f, (0, 0))
-                if f != family and f in later:
+                if f in later:
                     continue
+                dn, dk = changes.get(f, (0, 0))
                 f_lo_n, f_hi_n, f_lo_k, f_hi_k = self._deviation_bounds(
                     f,
                     len(self.families[f].cells),
@@ -611,6 +595,16 @@ class ItemModel:
             ):
                 return cell, (up_k, up_n - up_k)
         return None
+
+    def _movable(self, family: int, witness: Witness, inside: set[int]) -> list[int]:
+        """`family`'s cells new this release that a mend may move: outside the quantity, not
+        yet changed by the witness, and free of earlier figures and withdrawals."""
+        of = self.families[family]
+        return [
+            int(c)
+            for c in of.cells[of.arrivals == self.release_no]
+            if c not in inside and c not in witness and c in self._plain
+        ]
 
     def _repaired(self, key: _Key, end: int | None) -> Witness | None:
         """An integer assignment attaining `end` under today's figures, nearest the truth."""

@@ -717,8 +717,8 @@ class ItemModel:
         self._k_terms: list[list[tuple[int, float]]] = []
         self._g_terms: list[list[tuple[int, float]]] = []
         self._holds_someone: list[int] = []
-        plain: set[int] = set()
         """Cells whose n can move: each keeps at least one respondent."""
+        plain: set[int] = set()
         for cell in range(self.n_cells):
             a = len(lower)
             k, g = float(k_true[cell]), float(g_true[cell])
@@ -751,7 +751,7 @@ class ItemModel:
                 self._holds_someone.append(cell)
         self._n_terms = [_combined(k, g) for k, g in zip(self._k_terms, self._g_terms, strict=True)]
         self._linked = frozenset(
-            {int(s) for s in self.sources if s >= 0} | set(np.flatnonzero(self.withdrawal).tolist())
+            cell for source, cells in self._withdrawn_from().items() for cell in (source, *cells)
         )
         """Withdrawal cells and the cells they draw on (their rows bind them together)."""
         self._plain = frozenset(plain - self._linked)

@@ -234,6 +234,9 @@ class ItemModel:
         self._highs = self._build()
         self._truth: highspy.HighsBasis | None = None
         self._objective: np.ndarray = np.zeros(0, dtype=np.int32)
+        self._rows_now: list[tuple[float, float, float, float]] | None = None
+        """Per family, its whole row's figure as differences from the truth; None: not worked
+        out since a figure last changed."""
         self._known: dict[_Key, Known] = {}
         self._by_cell: dict[int, set[_Key]] = {}
         self._by_family: dict[int, set[_Key]] = {}
@@ -316,12 +319,13 @@ class ItemModel:
             touched = set(self._open)
             for cell in of.cells:
                 touched |= self._by_cell.get(int(cell), set())
+            row = self._deviation_bounds(family, len(of.cells), after)
             for key in touched:
                 known = self._known.get(key)
                 if known is None:
                     continue
                 if known.high is None or not all(
-                    self._fits(w, family, len(of.cells)) for w in (known.low, known.high)
+                    self._fits(w, family, row) for w in (known.low, known.high)
                 ):
                     self._forget(key)
 
@@ -438,14 +442,19 @@ class ItemModel:
 
     def _whole_bounds(self) -> tuple[np.ndarray, ...]:
         """Per family, its whole row's figure as differences from the truth (n, then k)."""
-        bounds = np.array(
-            [
+        bounds = np.array(self._row_figures(), dtype=float).reshape(-1, 4)
+        return bounds[:, 0], bounds[:, 1], bounds[:, 2], bounds[:, 3]
+
+    def _row_figures(self) -> list[tuple[float, float, float, float]]:
+        """Per family, its whole row's figure as differences from the truth (n lo, n hi, k lo,
+        k hi), worked out once while the figures stand: carry asks it of every row a broken
+        witness changes, each time it mends one."""
+        if self._rows_now is None:
+            self._rows_now = [
                 self._deviation_bounds(f, len(of.cells), of.figure(len(of.cells)))
                 for f, of in enumerate(self.families)
-            ],
-            dtype=float,
-        ).reshape(-1, 4)
-        return bounds[:, 0], bounds[:, 1], bounds[:, 2], bounds[:, 3]
+            ]
+        return self._rows_now
 
     def _standing(
         self,
@@ -492,23 +501,26 @@ class ItemModel:
         witness of a count sharing a cell with it (the same day's positive count's fewest is
         its not-positive count's most when n is shown)."""
         cells, measure = key
-        truth = self._signed(cells, measure)[2]
-        sign = -1 if len(cells) == 1 and self.withdrawal[cells[0]] else 1
-        inside = set(cells)
-        near = set().union(*(self._by_cell.get(c, ()) for c in cells))
-        witnesses = {
-            id(witness): witness
-            for other in near
-            for witness in (self._known[other].low, self._known[other].high)
-            if witness
-        }
+        single = len(cells) == 1
+        sign = -1 if single and self.withdrawal[cells[0]] else 1
+        truth = sign * int(self.true[measure][list(cells)].sum())
+        near = [
+            self._known[other] for other in set().union(*(self._by_cell.get(c, ()) for c in cells))
+        ]
         per_k, per_g = {POSITIVE: (1, 0), NEGATIVE: (0, 1), BOTH: (1, 1)}[measure]
         attained: list[tuple[int, Witness]] = [(truth, {})]
-        if len(cells) == 1:  # most counts: a training day's, a cell's
-            for witness in witnesses.values():
-                dk, dg = witness.get(cells[0], (0, 0))
-                attained.append((truth + sign * (per_k * dk + per_g * dg), witness))
+        if single:  # most counts: a training day's, a cell's
+            cell = cells[0]
+            for known in near:
+                for witness in (known.low, known.high):
+                    moved = witness.get(cell) if witness else None
+                    if moved:
+                        attained.append(
+                            (truth + sign * (per_k * moved[0] + per_g * moved[1]), witness)
+                        )
             return attained
+        inside = set(cells)
+        witnesses = {id(w): w for known in near for w in (known.low, known.high) if w}
         for witness in witnesses.values():
             if len(cells) < len(witness):
                 changes = [witness[cell] for cell in cells if cell in witness]
@@ -531,13 +543,10 @@ class ItemModel:
             return None
         mended = dict(witness)
         inside = set(key[0])
+        rows = self._row_figures()
         for _ in range(len(witness) + 4):
             changes = self._changes(mended)
-            broken = [
-                f
-                for f in sorted(changes)
-                if not self._within(f, len(self.families[f].cells), *changes[f])
-            ]
+            broken = [f for f in sorted(changes) if not _agrees(rows[f], *changes[f])]
             if not broken:
                 return mended
             move = self._mending_move(mended, changes, broken, inside)
@@ -571,6 +580,7 @@ class ItemModel:
         family = broken[0]
         free = self._movable(family, witness, inside)
         later = {f for f in broken[1:] if len(self._movable(f, witness, inside)) > 1}
+        rows = self._row_figures()
         for cell in free:
             k = int(self.true[POSITIVE][cell])
             g = int(self.true[NEGATIVE][cell])
@@ -579,11 +589,7 @@ class ItemModel:
                 if f in later:
                     continue
                 dn, dk = changes.get(f, (0, 0))
-                f_lo_n, f_hi_n, f_lo_k, f_hi_k = self._deviation_bounds(
-                    f,
-                    len(self.families[f].cells),
-                    self.families[f].figure(len(self.families[f].cells)),
-                )
+                f_lo_n, f_hi_n, f_lo_k, f_hi_k = rows[f]
                 lo_n, hi_n = max(lo_n, f_lo_n - dn), min(hi_n, f_hi_n - dn)
                 lo_k, hi_k = max(lo_k, f_lo_k - dk), min(hi_k, f_hi_k - dk)
             up_k = _inside(0, lo_k, min(hi_k, hi_n + g))
@@ -649,38 +655,16 @@ class ItemModel:
         self._open.discard(key)
         self._unscreened.discard(key)
 
-    def _fits(self, witness: Witness, family: int, m: int) -> bool:
-        """Whether the assignment agrees with `family`'s figure of its first m cells."""
-        figure = self.families[family].figure(m)
-        if figure is None:
-            return True
-        rank = self._rank[family]
+    def _fits(self, witness: Witness, family: int, row: tuple[float, float, float, float]) -> bool:
+        """Whether the assignment agrees with `family`'s whole row, whose figure is `row` (as
+        differences from the truth)."""
+        holds = self._rank[family]
         dk = dn = 0
         for cell, (up_k, up_g) in witness.items():
-            r = rank.get(cell)
-            if r is not None and r < m:
+            if cell in holds:
                 dk += up_k
                 dn += up_k + up_g
-        return self._within(family, m, dn, dk, figure)
-
-    def _within(
-        self,
-        family: int,
-        m: int,
-        dn: int,
-        dk: int,
-        figure: tuple[float, float, float, float] | None = None,
-    ) -> bool:
-        """Whether moving `family`'s first m cells by dn respondents and dk positive answers
-        keeps them inside that prefix's figure."""
-        figure = self.families[family].figure(m) if figure is None else figure
-        if figure is None:
-            return True
-        n = self._cum[family][BOTH][m] + dn
-        k = self._cum[family][POSITIVE][m] + dk
-        return bool(
-            figure[0] - EPS <= n <= figure[1] + EPS and figure[2] - EPS <= k <= figure[3] + EPS
-        )
+        return _agrees(row, dn, dk)
 
     # -- the program ------------------------------------------------------------------------
 
@@ -912,6 +896,7 @@ class ItemModel:
     def _set_bounds(self, family: int, figure: tuple[float, float, float, float] | None) -> None:
         of = self.families[family]
         of.current = figure
+        self._rows_now = None
         m = len(of.cells)
         lo_n, hi_n, lo_k, hi_k = self._deviation_bounds(family, m, of.figure(m))
         earlier = self._whole_earlier[family]
@@ -1162,6 +1147,12 @@ class ItemModel:
                 raise RuntimeError(f"attacker model: {highs.modelStatusToString(status)}")
             point = np.round(np.asarray(highs.getSolution().col_value))
             return _End(round(float(signs @ point[columns])), self._witness(point), None)
+
+
+def _agrees(row: tuple[float, float, float, float], dn: int, dk: int) -> bool:
+    """Whether moving a row by dn respondents and dk positive answers keeps it inside its
+    figure (as differences from the truth: n lo, n hi, k lo, k hi)."""
+    return row[0] - EPS <= dn <= row[1] + EPS and row[2] - EPS <= dk <= row[3] + EPS
 
 
 def _inside(value: int, lo: float, hi: float) -> int:

@@ -222,7 +222,7 @@ class ItemModel:
         self.rounding = rounding
         self.true = {BOTH: n, POSITIVE: k, NEGATIVE: n - k}
         self.n_cells = len(arrivals)
-        self._rank = [{int(c): r for r, c in enumerate(f.cells)} for f in families]
+        self._cells_of = [frozenset(int(c) for c in f.cells) for f in families]
         self._cum = [
             {m: np.concatenate([[0], np.cumsum(self.true[m][f.cells])]) for m in (BOTH, POSITIVE)}
             for f in families
@@ -658,7 +658,7 @@ class ItemModel:
     def _fits(self, witness: Witness, family: int, row: tuple[float, float, float, float]) -> bool:
         """Whether the assignment agrees with `family`'s whole row, whose figure is `row` (as
         differences from the truth)."""
-        holds = self._rank[family]
+        holds = self._cells_of[family]
         dk = dn = 0
         for cell, (up_k, up_g) in witness.items():
             if cell in holds:

@@ -181,14 +181,14 @@ def test_the_nearest_assignment_is_walked_to_from_the_truth():
     model, every = four_cells({**RANGES, (0, 2): OPEN})
     k = FOUR_K
     steps: list[int] = []
-    run = model._highs.run
+    run = model._near.run
 
     def counted() -> object:
         status = run()
-        steps.append(model._highs.getInfo().simplex_iteration_count)
+        steps.append(model._near.getInfo().simplex_iteration_count)
         return status
 
-    model._highs.run = counted  # type: ignore[method-assign]
+    model._near.run = counted  # type: ignore[method-assign]
     for cell in range(4):
         columns, signs, truth = model._signed((cell,), POSITIVE)
         model.interval(Quantity((cell,), POSITIVE))  # the last program stops at an end
@@ -200,7 +200,7 @@ def test_the_nearest_assignment_is_walked_to_from_the_truth():
             assert witness is not None
             assignment = tuple(int(k[c]) + witness.get(c, (0, 0))[0] for c in range(4))
             assert assignment in every and assignment[cell] == value
-            point = np.asarray(model._highs.getSolution().col_value)[: model.n_cell_columns]
+            point = np.asarray(model._near.getSolution().col_value)[: model.n_cell_columns]
             if np.allclose(point, np.round(point)):
                 nearest = min(
                     sum(abs(a - int(t)) for a, t in zip(other, k, strict=True))
@@ -208,6 +208,22 @@ def test_the_nearest_assignment_is_walked_to_from_the_truth():
                     if other[cell] == value
                 )
                 assert sum(abs(up) for up, _ in witness.values()) == nearest
+
+
+def test_a_nearest_point_leaves_the_ends_program_where_it_stopped():
+    """The nearest point runs on a program of its own, so an end asked again after one starts
+    from the basis the last end stopped at and takes no step (on one shared program, deleting
+    the nearest point's target row left no basis, and the end started cold)."""
+    model, every = four_cells({**RANGES, (0, 2): OPEN})
+    quantity = Quantity((1,), POSITIVE)
+    columns, signs, _ = model._signed(quantity.cells, quantity.measure)
+    model._end(columns, signs, -1.0)
+    far = max(assignment[0] for assignment in every) - int(FOUR_K[0])
+    near_columns, near_signs, _ = model._signed((0,), POSITIVE)
+    assert model._nearest(near_columns, near_signs, far) is not None
+    assert model._highs.getBasis().valid
+    model._end(columns, signs, -1.0)
+    assert model._highs.getInfo().simplex_iteration_count == 0
 
 
 def test_the_next_release_takes_over_only_intervals_its_figures_agree_with():

@@ -288,6 +288,95 @@ def test_an_end_whose_witness_no_longer_fits_is_taken_over_when_another_assignme
     assert fresh.interval(DAY_B) == Interval(0, 12)
 
 
+def two_regions_at_release_six(day_b: tuple[int, float, float], day_c_shown: bool) -> ItemModel:
+    """Release 6 of two regions, under rounding. Region r: day a (release 1, 6 of 10, count
+    withheld), day b (release 2: n, its positives, shown or withheld as given), day c (release
+    5, 4 of 20, its count shown only when `day_c_shown`) and day d (release 6, 3 of 5, shown);
+    releases 2 and 5 showed r's n and withheld its count, release 6 shows r whole with its
+    6 + 11 + 4 + 3 = 24 positives (as a range the rounding could give). Region s: day e
+    (release 1, 3 of 8, count withheld), all it has. Cells: a, b, e, c, d."""
+    b_n, b_lo, b_hi = day_b
+    n, k = np.array([10, b_n, 8, 20, 5]), np.array([6, 11, 3, 4, 3])
+    families = [
+        Family(np.array([0]), np.array([1]), current=count_withheld(10)),
+        Family(np.array([1]), np.array([2]), current=(float(b_n), float(b_n), b_lo, b_hi)),
+        Family(np.array([2]), np.array([1]), current=count_withheld(8)),
+        Family(
+            np.array([3]),
+            np.array([5]),
+            current=exact_figure(20, 4) if day_c_shown else count_withheld(20),
+        ),
+        Family(np.array([4]), np.array([6]), current=exact_figure(5, 3)),
+        Family(
+            np.array([0, 1, 3, 4]),
+            np.array([1, 2, 5, 6]),
+            {2: [10.0 + b_n, 10.0 + b_n, *OPEN], 3: [30.0 + b_n, 30.0 + b_n, *OPEN]},
+            current=(35.0 + b_n, 35.0 + b_n, 24.0, 24.0),
+        ),
+        Family(np.array([2]), np.array([1]), current=count_withheld(8)),
+    ]
+    return ItemModel(np.array([1, 2, 1, 5, 6]), n, k, families, release_no=6, rounding=5)
+
+
+DAY_A = Quantity((0,), POSITIVE)
+
+
+def agrees_with_every_figure(model: ItemModel, witness: dict[int, tuple[int, int]]) -> bool:
+    """Whether the assignment fits every prefix every release published, counted by hand."""
+    n = model.true[BOTH] + np.array([sum(witness.get(c, (0, 0))) for c in range(model.n_cells)])
+    k = model.true[POSITIVE] + np.array([witness.get(c, (0, 0))[0] for c in range(model.n_cells)])
+    for family in model.families:
+        for m in {*family.figures, len(family.cells)}:
+            n_lo, n_hi, k_lo, k_hi = family.figure(m)  # type: ignore[misc]
+            cells = family.cells[:m]
+            if not (n_lo <= n[cells].sum() <= n_hi and k_lo <= k[cells].sum() <= k_hi):
+                return False
+    return bool((k >= 0).all() and (n - k >= 0).all() and (n >= 1).all())
+
+
+def test_a_broken_end_is_repaired_by_moving_only_the_recent_cells(monkeypatch):
+    """Day a's interval from release 2 (0-10) was attained by witnesses that moved region r's
+    count, which release 6 now shows: both break. Day d, new this release, is shown, so no
+    mend; but day c, a release older, can make up the difference (10 or 0 of its 20), so both
+    ends stand. The program that repairs them holds every older cell as the broken witness had
+    it (day e's move too, which the nearest point to the truth would not make) and moves day c
+    alone. No program over the whole history."""
+    model = two_regions_at_release_six((12, 11.0, 11.0), day_c_shown=False)
+    low = {0: (-6, 6), 2: (2, -2)}
+    carried = {(DAY_A.cells, POSITIVE): Known(Interval(0, 10), low, {0: (4, -4)}, frozenset())}
+
+    def whole_history(*args: object) -> None:
+        raise AssertionError("the recent cells were enough")
+
+    monkeypatch.setattr(model, "_nearest", whole_history)
+    assert model.carry(carried) == 1
+    taken = model.known(DAY_A)
+    assert taken.interval == Interval(0, 10)
+    assert taken.low == {0: (-6, 6), 2: (2, -2), 3: (6, -6)}
+    assert taken.high == {0: (4, -4), 3: (-4, 4)}
+    assert agrees_with_every_figure(model, taken.low) and agrees_with_every_figure(
+        model, taken.high
+    )
+    fresh = two_regions_at_release_six((12, 11.0, 11.0), day_c_shown=False)
+    assert fresh.interval(DAY_A) == Interval(0, 10)
+
+
+def test_a_broken_end_the_recent_cells_cannot_repair_is_repaired_over_the_whole_history():
+    """As above, but day c's count is shown (nothing recent can move) and day b's withheld (20
+    respondents): only day b, older than the last four releases, can make up the difference
+    (17 or 7 of its 20). The whole history's nearest point repairs both ends."""
+    model = two_regions_at_release_six((20, *OPEN), day_c_shown=True)
+    assert model._recent_repair({0: (-6, 6)}, *model._signed(DAY_A.cells, POSITIVE)[:2], -6) is None
+    low = {0: (-6, 6), 2: (2, -2)}
+    carried = {(DAY_A.cells, POSITIVE): Known(Interval(0, 10), low, {0: (4, -4)}, frozenset())}
+    assert model.carry(carried) == 1
+    taken = model.known(DAY_A)
+    assert taken.interval == Interval(0, 10)
+    assert taken.low == {0: (-6, 6), 1: (6, -6)} and taken.high == {0: (4, -4), 1: (-4, 4)}
+    fresh = two_regions_at_release_six((20, *OPEN), day_c_shown=True)
+    assert fresh.interval(DAY_A) == Interval(0, 10)
+
+
 def rounded_release_two(
     day_c: tuple[int, int],
     day_c_figure: tuple[float, float, float, float],

@@ -186,15 +186,7 @@ class _Recent:
         chain row not), the older ones held: dual feasible, so the dual simplex walks only as
         far as the broken rows and the target need."""
         if target_row not in self._truth:
-            status = highspy.HighsBasisStatus
-            basis = highspy.HighsBasis()
-            basis.col_status = [status.kLower if m else status.kBasic for m in self.moves]
-            basis.row_status = [status.kLower if c else status.kBasic for c in self.chain] + [
-                status.kBasic
-            ] * target_row
-            basis.valid = True
-            basis.alien = False
-            self._truth[target_row] = basis
+            self._truth[target_row] = _at_truth(self.moves, self.chain, target_row)
         return self._truth[target_row]
 
 
@@ -1297,17 +1289,8 @@ class ItemModel:
         move nonbasic at zero, each prefix column basic (its chain row, nonbasic, fixes it),
         every other row basic, the target row too."""
         if target_row not in self._truth:
-            status = highspy.HighsBasisStatus
-            basis = highspy.HighsBasis()
-            basis.col_status = [status.kLower] * self.n_cell_columns + [status.kBasic] * (
-                self._near.getNumCol() - self.n_cell_columns
-            )
-            basis.row_status = [status.kLower if c else status.kBasic for c in self._chain] + [
-                status.kBasic
-            ] * target_row
-            basis.valid = True
-            basis.alien = False  # HiGHS checks it is a basis instead of completing one
-            self._truth[target_row] = basis
+            moves = np.arange(self._near.getNumCol()) < self.n_cell_columns
+            self._truth[target_row] = _at_truth(moves, self._chain, target_row)
         return self._truth[target_row]
 
     def _rounded(self, point: np.ndarray) -> Witness | None:
@@ -1387,6 +1370,21 @@ def _program(lower: np.ndarray, upper: np.ndarray, strategy: int) -> highspy.Hig
     highs.setOptionValue("simplex_strategy", strategy)
     highs.addVars(len(lower), lower, upper)
     return highs
+
+
+def _at_truth(moves: Sequence[bool], chain: Sequence[bool], target_row: bool) -> highspy.HighsBasis:
+    """The basis of the truth: every move (per column, whether it is a cell's move, else a
+    prefix) nonbasic at zero, each prefix basic, its chain row (per row, whether it chains a
+    prefix) nonbasic, every other row basic, a target row last too."""
+    status = highspy.HighsBasisStatus
+    basis = highspy.HighsBasis()
+    basis.col_status = [status.kLower if m else status.kBasic for m in moves]
+    basis.row_status = [status.kLower if c else status.kBasic for c in chain] + [
+        status.kBasic
+    ] * target_row
+    basis.valid = True
+    basis.alien = False  # HiGHS checks it is a basis instead of completing one
+    return basis
 
 
 def _agrees(row: tuple[float, float, float, float], dn: int, dk: int) -> bool:

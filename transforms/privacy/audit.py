@@ -709,14 +709,10 @@ class ItemModel:
         elif abs(rest - target) > EPS:
             return None
         try:
-            if highs.setBasis(recent.truth(bool(moving.any()))) != highspy.HighsStatus.kOk:
-                raise RuntimeError("attacker model: the truth's basis was refused")
-            highs.run()
-            self.solves += 1
-            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            solved = self._run_from_truth(highs, recent.truth(bool(moving.any())))
+            if solved is None:
                 return None
-            solved = np.asarray(highs.getSolution().col_value)
-            moves = np.flatnonzero(recent.variables < self.n_cell_columns).astype(np.int32)
+            moves = np.flatnonzero(recent.moves).astype(np.int32)
             if not _integral(solved[moves]):
                 with self._integers(highs, moves):
                     highs.run()
@@ -1271,18 +1267,25 @@ class ItemModel:
         highs.addRow(float(target), float(target), len(columns), columns, signs)
         row = highs.getNumRow() - 1
         try:
-            if highs.setBasis(self._truth_basis()) != highspy.HighsStatus.kOk:
-                raise RuntimeError("attacker model: the truth's basis was refused")
-            highs.run()
-            self.solves += 1
-            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            point = self._run_from_truth(highs, self._truth_basis())
+            if point is None:
                 return None
-            point = np.asarray(highs.getSolution().col_value)
             if _integral(point[: self.n_cell_columns]):
                 return self._witness(point)
             return self._rounded(point[: self.n_cell_columns])
         finally:
             highs.deleteRows(1, np.array([row], dtype=np.int32))
+
+    def _run_from_truth(self, highs: highspy.Highs, truth: highspy.HighsBasis) -> np.ndarray | None:
+        """The program solved from the truth's basis: its point, or None when it has no optimum
+        (the target cannot be attained)."""
+        if highs.setBasis(truth) != highspy.HighsStatus.kOk:
+            raise RuntimeError("attacker model: the truth's basis was refused")
+        highs.run()
+        self.solves += 1
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return np.asarray(highs.getSolution().col_value)
 
     def _truth_basis(self, *, target_row: bool = True) -> highspy.HighsBasis:
         """The truth as a basis of the program (with a target row last, or without): every

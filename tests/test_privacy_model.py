@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 
+from transforms.privacy import audit
 from transforms.privacy.audit import (
     BOTH,
     INF,
@@ -208,6 +209,40 @@ def test_the_nearest_assignment_is_walked_to_from_the_truth():
                     if other[cell] == value
                 )
                 assert sum(abs(up) for up, _ in witness.values()) == nearest
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [
+        {(0, 1, 2, 3): (11.0, 11.0)},
+        {(1, 2): (5.0, 5.0)},
+        {(0, 1, 2, 3): (9.0, 13.0), (1, 2): (4.0, 6.0)},
+    ],
+)
+def test_a_wide_optimum_is_witnessed_by_the_assignment_nearest_the_truth_that_attains_it(
+    groups: dict[tuple[int, ...], tuple[float, float]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An end's linear optimum is a vertex, which can move counts the end does not need moved
+    as far as their figures allow. Whole, it settles the end, but one that changes more than
+    `WIDE_WITNESS` cells is not kept as its witness (here every optimum counts as wide): for
+    every end, no integer assignment attaining it changes fewer positive answers."""
+    monkeypatch.setattr(audit, "WIDE_WITNESS", 0)
+    model, every = four_cells(groups)
+    for cell in range(4):
+        quantity = Quantity((cell,), POSITIVE)
+        model.interval(quantity)
+        known = model.known(quantity)
+        for witness in (known.low, known.high):
+            assert witness is not None
+            assignment = tuple(int(k) + witness.get(c, (0, 0))[0] for c, k in enumerate(FOUR_K))
+            changed = sum(abs(up) for up, _ in witness.values())
+            fewest = min(
+                sum(abs(a - int(k)) for a, k in zip(other, FOUR_K, strict=True))
+                for other in every
+                if other[cell] == assignment[cell]
+            )
+            assert assignment in every
+            assert changed == fewest, f"cell {cell}: {changed} changes where {fewest} attain it"
 
 
 def test_a_nearest_point_leaves_the_ends_program_where_it_stopped():

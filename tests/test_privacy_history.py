@@ -569,7 +569,7 @@ def test_witnesses_hold_each_change_once_however_many_cells_make_it(
 def test_participation_witnesses_change_few_cells() -> None:
     """The benchmark's first five months (13 regions, `opensafely`): participation's
     witnesses in the audit change fewer than 20 cells on average. Kept as the linear program
-    left them they changed 42 here and some 800 by release 58, each held in memory, written
+    left them they changed 42 here and 439 by release 58, each held in memory, written
     to the audit and checked against every later figure holding one of its cells."""
     cells, policy = scenario(5, 13), resolve("opensafely")
     history, audit = None, None

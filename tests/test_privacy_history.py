@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from unittest.mock import patch
@@ -26,7 +27,7 @@ from benchmarks.national_service import cells_of_release, participants_of, scena
 from schemas.stages import BOUND_COLUMNS
 from tests.attacker import TestAttacker, breaches, groups_of
 from transforms.load import create_restricted_tables
-from transforms.participation import capped_too_far
+from transforms.participation import capped_too_far, protect_participation
 from transforms.privacy import (
     OUTCOME_TABLES,
     AuditFailure,
@@ -37,7 +38,7 @@ from transforms.privacy import (
     resolve,
 )
 from transforms.privacy.audit import ItemModel
-from transforms.privacy.tables import CELL_SCHEMA, PARTICIPANTS, WITHDRAWN_FROM
+from transforms.privacy.tables import CELL_SCHEMA, PARTICIPANTS, PUBLISHED_TABLES, WITHDRAWN_FROM
 from transforms.release import protect_release, stored_audit
 
 TABLE_KEYS = {table.name: table.keys for table in OUTCOME_TABLES}
@@ -592,6 +593,70 @@ def test_participation_witnesses_change_few_cells() -> None:
     assert witnesses.height > 50
     for column in WITNESSES:
         assert witnesses[column].mean() < 20, column  # type: ignore[operator]
+
+
+def test_participation_is_protected_beside_the_outcome_tables_and_publishes_the_same():
+    """`protect_release` starts participation's first pass before the outcome tables and
+    lets them run together (the outcome tables here wait until it has started, which they
+    would wait for in vain were it run after them). What it publishes is what participation
+    protected after the outcome tables and checked against them publishes."""
+    import transforms.release as release_module
+
+    cells, policy = scenario(3, 4), resolve("opensafely")
+    started = threading.Event()
+    alone, outcomes_protect = release_module.protect_participation_alone, release_module.protect
+
+    def participation_first(*args: object, **kwargs: object) -> ProtectedRelease:
+        started.set()
+        return alone(*args, **kwargs)  # type: ignore[arg-type]
+
+    def outcomes_once_participation_started(*args: object, **kwargs: object) -> ProtectedRelease:
+        assert started.wait(timeout=30), "participation did not start beside the outcome tables"
+        return outcomes_protect(*args, **kwargs)  # type: ignore[arg-type]
+
+    history, audit = None, None
+    for number in range(1, 4):
+        arrived_now = cells_of_release(cells, number)
+        participants = participants_of(arrived_now)
+        started.clear()
+        with patch.multiple(
+            release_module,
+            protect_participation_alone=participation_first,
+            protect=outcomes_once_participation_started,
+        ):
+            both = protect_release(
+                arrived_now,
+                participants,
+                policy,
+                release_no=number,
+                history=history,
+                previous_audit=audit,
+            )
+
+        outcomes = protect(
+            arrived_now,
+            PUBLISHED_TABLES,
+            policy,
+            release_no=number,
+            history=history,
+            previous_audit=part_of(audit, pl.col("item") != PARTICIPANTS),
+        )
+        participation = protect_participation(
+            participants,
+            policy,
+            release_no=number,
+            history=history,
+            previous_audit=part_of(audit, pl.col("item") == PARTICIPANTS),
+            outcomes=outcomes,
+        )
+        assert_same_release(both.outcomes, outcomes)
+        assert_same_release(both.participation, participation)
+        history = both.figures if history is None else pl.concat([history, both.figures])
+        audit = both.audit
+
+
+def part_of(audit: pl.DataFrame | None, own: pl.Expr) -> pl.DataFrame | None:
+    return None if audit is None else audit.filter(own)
 
 
 def test_an_audit_kept_before_certificates_is_taken_over_as_exact(

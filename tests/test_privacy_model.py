@@ -557,6 +557,58 @@ def test_a_count_s_standing_values_come_from_the_witnesses_kept_with_no_program(
     )
 
 
+def four_days_two_regions() -> ItemModel:
+    """Region r's days 0-1 and region s's days 2-3, every day's count withheld, each region's
+    n and positive count shown and the national positive count only as 27-31: an attacker moves
+    answers between days, and across regions within the national window, so the witnesses
+    each change several cells, some inside a given group of days and some outside it."""
+    n, k = np.array([10, 12, 8, 9]), np.array([6, 11, 5, 7])
+    families = [
+        *(Family(np.array([c]), np.array([1]), current=count_withheld(n[c])) for c in range(4)),
+        Family(np.array([0, 1]), np.array([1, 1]), current=exact_figure(22, 17)),
+        Family(np.array([2, 3]), np.array([1, 1]), current=exact_figure(17, 12)),
+        Family(np.arange(4), np.ones(4, dtype=int), current=(39.0, 39.0, 27.0, 31.0)),
+    ]
+    return ItemModel(np.ones(4, dtype=int), n, k, families, release_no=1)
+
+
+@pytest.mark.parametrize(
+    "cells, measure",
+    [
+        ((0, 2), POSITIVE),
+        ((1, 3), POSITIVE),
+        ((1, 2, 3), POSITIVE),
+        ((0, 3), NEGATIVE),
+        ((0, 1, 3), NEGATIVE),
+        ((0, 1, 2), BOTH),
+    ],
+)
+def test_a_count_of_many_cells_stands_at_every_kept_witness_s_change_inside_it(cells, measure):
+    """A count of several cells takes, under each kept witness, the truth plus that witness's
+    changes of the count's own cells, and none of its changes elsewhere: the standing interval
+    is the least and most of those over the truth and every witness touching the count, and
+    its witnesses attain its ends."""
+    model = four_days_two_regions()
+    kept = [model.known(Quantity((c,), m)) for c in range(4) for m in (POSITIVE, NEGATIVE)]
+    witnesses = [w for known in kept for w in (known.low, known.high) if w]
+    assert any(len(w) > 1 and not set(w) <= set(cells) for w in witnesses)
+    per_k, per_g = {POSITIVE: (1, 0), NEGATIVE: (0, 1), BOTH: (1, 1)}[measure]
+    true = {POSITIVE: [6, 11, 5, 7], NEGATIVE: [4, 1, 3, 2], BOTH: [10, 12, 8, 9]}[measure]
+    truth = sum(true[c] for c in cells)
+
+    def value(witness: dict[int, tuple[int, int]]) -> int:
+        return truth + sum(per_k * w[0] + per_g * w[1] for c, w in witness.items() if c in cells)
+
+    values = [truth, *(value(w) for w in witnesses if set(w) & set(cells))]
+    solves = model.solves
+    standing = model.standing(Quantity(cells, measure))
+    assert model.solves == solves
+    assert standing.interval == Interval(min(values), max(values))
+    assert value(standing.low) == min(values) and value(standing.high) == max(values)
+    assert standing.interval.lo >= (exact := model.interval(Quantity(cells, measure))).lo
+    assert standing.interval.hi <= exact.hi
+
+
 def test_a_figure_withheld_for_good_leaves_the_program_and_no_interval_moves():
     """One region over two releases: day a shown (4, 2 positive), day b withheld whole, day c
     (release 2) its count withheld; the region withheld in release 1 and shown (9, 5) in

@@ -44,6 +44,28 @@ def participation_cells(
     return con.sql(sql("participation_cells"), params=parameters).pl()
 
 
+def protect_participation_alone(
+    cells: pl.DataFrame,
+    policy: Policy,
+    *,
+    release_no: int,
+    history: pl.DataFrame | None,
+    previous_audit: pl.DataFrame | None,
+) -> ProtectedRelease:
+    """Participation protected before it is checked against the outcome tables: the first
+    pass of `protect_participation`. It needs nothing of them, so `protect_release` runs it
+    beside them, on a core their items leave idle."""
+    return protect(
+        cells,
+        (PARTICIPATION,),
+        _own(policy),
+        release_no=release_no,
+        history=history,
+        previous_audit=previous_audit,
+        withhold=_withheld_at_first(cells, policy),
+    )
+
+
 def protect_participation(
     cells: pl.DataFrame,
     policy: Policy,
@@ -52,31 +74,21 @@ def protect_participation(
     history: pl.DataFrame | None,
     previous_audit: pl.DataFrame | None,
     outcomes: ProtectedRelease,
+    alone: ProtectedRelease | None = None,
 ) -> ProtectedRelease:
     """Protect participation, then withhold any day whose figure would cap an outcome count
-    too narrowly (at most once more: withholding only removes what a reader knows).
+    too narrowly (at most once more: withholding only removes what a reader knows). `alone`
+    is the first pass, when already made (`protect_participation_alone`).
 
     Participation has no positive answers: its cells carry 0, and a policy's protection of
     "0% and 100%" means nothing for it, so the engine is run without it (a group of fewer than
     min_cell is still withheld, and every count audited); the outcome counts it caps are
     checked under the policy as it is."""
-    own = dataclasses.replace(policy, protect_zeros=False)
-    withhold: set[tuple[str, object, object]] = set()
-    if policy.protection > policy.min_cell + 1:
-        withhold = {
-            (PARTICIPATION.name, region, day)
-            for region, day in cells.select("region", "training_day").unique().iter_rows()
-        }
+    withhold = _withheld_at_first(cells, policy)
+    protected = alone or protect_participation_alone(
+        cells, policy, release_no=release_no, history=history, previous_audit=previous_audit
+    )
     while True:
-        protected = protect(
-            cells,
-            (PARTICIPATION,),
-            own,
-            release_no=release_no,
-            history=history,
-            previous_audit=previous_audit,
-            withhold=withhold,
-        )
         figures = _participation_figures(protected.figures, history)
         exposed = capped_too_far(outcomes.audit, figures, policy, release_no=release_no)
         current = {
@@ -95,6 +107,30 @@ def protect_participation(
                 "nothing was published"
             )
         withhold |= current
+        protected = protect(
+            cells,
+            (PARTICIPATION,),
+            _own(policy),
+            release_no=release_no,
+            history=history,
+            previous_audit=previous_audit,
+            withhold=withhold,
+        )
+
+
+def _own(policy: Policy) -> Policy:
+    return dataclasses.replace(policy, protect_zeros=False)
+
+
+def _withheld_at_first(cells: pl.DataFrame, policy: Policy) -> set[tuple[str, object, object]]:
+    """Every day's figure, when the policy asks for more protection than two shown figures
+    leave a count spanning two days (see the module's note); else none."""
+    if policy.protection > policy.min_cell + 1:
+        return {
+            (PARTICIPATION.name, region, day)
+            for region, day in cells.select("region", "training_day").unique().iter_rows()
+        }
+    return set()
 
 
 def capped_too_far(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,11 @@ from schemas.config import Config
 from schemas.instrument import Instrument
 from transforms.aggregate import outcome_cells
 from transforms.errors import PublishError
-from transforms.participation import participation_cells, protect_participation
+from transforms.participation import (
+    participation_cells,
+    protect_participation,
+    protect_participation_alone,
+)
 from transforms.privacy import Policy, ProtectedRelease, protect
 from transforms.privacy.engine import AUDIT_SCHEMA, HISTORY_SCHEMA
 from transforms.privacy.tables import (
@@ -85,28 +90,41 @@ def protect_release(
     previous_audit: pl.DataFrame | None,
 ) -> ProtectedEverything:
     """The outcome tables, then participation checked against them (each with its own part of
-    the last release's audit to take over)."""
+    the last release's audit to take over). Participation is first protected beside the
+    outcome tables, which it does not need until it is checked against them: alone after
+    them, it kept one core of two idle for a seventh of a release under `opensafely` at
+    releases 45-46."""
     is_participation = pl.col("item") == PARTICIPANTS
 
     def earlier(own: pl.Expr) -> pl.DataFrame | None:
         return None if previous_audit is None else previous_audit.filter(own)
 
-    outcomes = protect(
-        cells,
-        PUBLISHED_TABLES,
-        policy,
-        release_no=release_no,
-        history=history,
-        previous_audit=earlier(~is_participation),
-    )
-    participation = protect_participation(
-        participants,
-        policy,
-        release_no=release_no,
-        history=history,
-        previous_audit=earlier(is_participation),
-        outcomes=outcomes,
-    )
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        alone = beside.submit(
+            protect_participation_alone,
+            participants,
+            policy,
+            release_no=release_no,
+            history=history,
+            previous_audit=earlier(is_participation),
+        )
+        outcomes = protect(
+            cells,
+            PUBLISHED_TABLES,
+            policy,
+            release_no=release_no,
+            history=history,
+            previous_audit=earlier(~is_participation),
+        )
+        participation = protect_participation(
+            participants,
+            policy,
+            release_no=release_no,
+            history=history,
+            previous_audit=earlier(is_participation),
+            outcomes=outcomes,
+            alone=alone.result(),
+        )
     return ProtectedEverything(outcomes, participation)
 
 

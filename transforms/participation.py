@@ -85,8 +85,12 @@ def protect_participation(
     min_cell is still withheld, and every count audited); the outcome counts it caps are
     checked under the policy as it is."""
     withhold = _withheld_at_first(cells, policy)
-    protected = alone or protect_participation_alone(
-        cells, policy, release_no=release_no, history=history, previous_audit=previous_audit
+    protected = (
+        alone
+        if alone is not None
+        else protect_participation_alone(
+            cells, policy, release_no=release_no, history=history, previous_audit=previous_audit
+        )
     )
     while True:
         figures = _participation_figures(protected.figures, history)

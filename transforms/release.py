@@ -99,6 +99,7 @@ def protect_release(
     def earlier(own: pl.Expr) -> pl.DataFrame | None:
         return None if previous_audit is None else previous_audit.filter(own)
 
+    participation_audit = earlier(is_participation)
     with ThreadPoolExecutor(max_workers=1) as beside:
         alone = beside.submit(
             protect_participation_alone,
@@ -106,7 +107,7 @@ def protect_release(
             policy,
             release_no=release_no,
             history=history,
-            previous_audit=earlier(is_participation),
+            previous_audit=participation_audit,
         )
         outcomes = protect(
             cells,
@@ -121,7 +122,7 @@ def protect_release(
             policy,
             release_no=release_no,
             history=history,
-            previous_audit=earlier(is_participation),
+            previous_audit=participation_audit,
             outcomes=outcomes,
             alone=alone.result(),
         )

@@ -18,6 +18,7 @@ import argparse
 import importlib
 import json
 import math
+import os
 import re
 import resource
 import subprocess
@@ -41,6 +42,7 @@ from benchmarks.national_service import (
     scenario,
 )
 from benchmarks.report import RESULTS, machine_lines, write_section
+from transforms.memory import usable_cores
 from transforms.privacy.policy import DEFAULT_POLICY
 from transforms.release import protect_release
 
@@ -121,6 +123,17 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def resident_mb() -> float | None:
+    """This process's resident memory now (Linux only): what a release leaves standing for
+    the next, as against the peak, which a release's own working memory sets."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) / 1024 if found else None
+
+
 def run_sequence(args: argparse.Namespace) -> None:
     """Worker: protect releases 1..N in order, one JSON line per release to --worker-out (so a
     run killed over its budget still reports how far it got)."""
@@ -185,6 +198,7 @@ def run_sequence(args: argparse.Namespace) -> None:
                 "n_primary": protected.n_primary,
                 "n_complementary": protected.n_complementary,
                 "rss_mb": peak_mb(),
+                "resident_mb": resident_mb(),
             }
             emit(record)
             history = pl.concat([history, figures.cast(engine.history_schema)])
@@ -226,6 +240,16 @@ class Run:
     def peak_mb(self) -> float | None:
         seen = [r["rss_mb"] for r in self.records if "rss_mb" in r]
         return max(seen) if seen else None
+
+    @property
+    def peak_release(self) -> int | None:
+        """The first release after which the peak was reached."""
+        peak = self.peak_mb
+        return next((r["release"] for r in self.releases if r["rss_mb"] == peak), None)
+
+    def resident_at(self, release: int) -> float | None:
+        found = self.at(release)
+        return found.get("resident_mb") if found else None
 
     @property
     def start_mb(self) -> float | None:
@@ -358,6 +382,29 @@ def steadier_section(runs: list[Run], marks: list[int]) -> list[str]:
     return lines
 
 
+def memory_section(runs: list[Run], marks: list[int]) -> list[str]:
+    """Where the peak was reached, and what each checkpoint release left resident for the
+    next: a peak far above what stays resident is one release's working memory, a peak near
+    it is the history the process carries."""
+    lines = [
+        "",
+        "Resident memory (MB) right after each checkpoint release, its figures and audit still "
+        "held, and the release after which the peak was reached.",
+        "",
+        "| preset | "
+        + " | ".join(f"resident @{m}" for m in marks)
+        + " | peak MB | peak after release |",
+        "|---|" + "---|" * (len(marks) + 2),
+    ]
+    for run in runs:
+        lines.append(
+            f"| {run.preset} | "
+            + " | ".join(_num(run.resident_at(m), 0) for m in marks)
+            + f" | {_num(run.peak_mb, 0)} | {run.peak_release or '-'} |"
+        )
+    return lines
+
+
 def sequence_section(runs: list[Run], args: argparse.Namespace) -> str:
     marks = checkpoints(args.releases)
     lines = [
@@ -388,6 +435,7 @@ def sequence_section(runs: list[Run], args: argparse.Namespace) -> str:
             + f" | {_num(fit_exponent(points))} | {total:.1f} | {memory} | {run.status} |"
         )
     lines += steadier_section(runs, marks)
+    lines += memory_section(runs, marks)
     at_marks = " / ".join(f"@{m}" for m in marks)
     lines += [
         "",
@@ -525,6 +573,9 @@ def main(argv: list[str] | None = None) -> None:
             "",
             *header,
             f"- Command: `{command}`",
+            f"- Allocators (`transforms.memory`): polars' jemalloc `{pl.jemalloc_conf}`; "
+            f"glibc arenas: `MALLOC_ARENA_MAX` {os.environ.get('MALLOC_ARENA_MAX', 'unset')}, "
+            f"otherwise at most one per usable core ({usable_cores()})",
             "",
             sequence_section(runs, args),
             "",

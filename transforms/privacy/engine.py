@@ -38,10 +38,7 @@ same pattern."""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
-import os
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -51,6 +48,7 @@ import polars as pl
 
 from schemas.stages import BOUND_COLUMNS
 from transforms.errors import PublishError
+from transforms.memory import give_back_freed_memory, usable_cores
 from transforms.privacy.audit import (
     BOTH,
     INF,
@@ -255,7 +253,7 @@ def protect(
     names = cells["item"].unique(maintain_order=True).to_list()
     with ThreadPoolExecutor(max_workers=max(1, min(len(names), _workers()))) as pool:
         done = list(pool.map(protect_item, names))
-    _give_back_freed_memory()
+    give_back_freed_memory()
     audit = [record for _, records, _ in done for record in records]
     bounds = {id(row): b for _, _, found in done for row, b in found}
     rows = [(item, row) for item, (found, _, _) in zip(names, done, strict=True) for row in found]
@@ -270,34 +268,10 @@ def protect(
     )
 
 
-def _give_back_freed_memory() -> None:
-    """Hand the freed pages of the items' models back to the system. glibc keeps what a
-    thread frees in that thread's arena, so a process publishing release after release (a
-    backfill, a served flow, the benchmark) stood each release on the last one's (under
-    `opensafely` from the history saved at release 59: 494 MB after release 60 and 767 MB
-    after 66; given back, 387 and 450 MB). Elsewhere than glibc nothing is done: other
-    allocators give memory back themselves or have no such call."""
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
-def _glibc() -> ctypes.CDLL | None:
-    """The C library, if it is glibc (the one with `malloc_trim`)."""
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-    except OSError:
-        return None
-    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
-
-
-_LIBC = _glibc()
-
-
 def _workers() -> int:
     """Items share no cell, so each is protected on its own thread: the solver releases the
     interpreter while it runs, and the results are the same as one after another."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return usable_cores()
 
 
 def primary_level(n: int, k: int, policy: Policy) -> int:

@@ -10,6 +10,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from transforms.privacy import audit
 from transforms.privacy.audit import (
@@ -661,6 +663,153 @@ def test_a_settled_figure_that_is_shown_after_all_is_refused():
     model.set_current(1, (*OPEN, *OPEN))  # as it was: nothing to bound
     with pytest.raises(RuntimeError, match="settled"):
         model.set_current(1, exact_figure(3, 1))
+
+
+def withheld_day_b(
+    region: tuple[float, float, float, float], day_a: tuple[float, ...]
+) -> ItemModel:
+    """Release 1 of one region: day a (6 of 10) and day b (11 of 12, withheld whole), each
+    figure as given."""
+    n, k = np.array([10, 12]), np.array([6, 11])
+    families = [
+        Family(np.array([0]), np.array([1]), current=day_a),  # type: ignore[arg-type]
+        Family(np.array([1]), np.array([1]), current=(*OPEN, *OPEN)),
+        Family(np.array([0, 1]), np.array([1, 1]), current=region),
+    ]
+    return ItemModel(np.array([1, 1]), n, k, families, release_no=1)
+
+
+DAY_B_N = Quantity((1,), BOTH)
+
+
+def test_a_count_no_figure_bounds_above_is_open_and_its_open_end_needs_no_program(monkeypatch):
+    """Day b's n: no figure holding it is bounded above, so it is open above, found by looking
+    at the figures. The program finds the same interval, with one program more."""
+    looked = withheld_day_b((*OPEN, *OPEN), exact_figure(10, 6))
+    known = looked.known(DAY_B_N)
+    assert known.interval == Interval(1, None)
+    assert known.high is None and known.rising == 1
+    monkeypatch.setattr(ItemModel, "_rising", lambda *_: None)
+    solved = withheld_day_b((*OPEN, *OPEN), exact_figure(10, 6))
+    assert solved.interval(DAY_B_N) == Interval(1, None)
+    assert looked.solves == solved.solves - 1
+
+
+def test_an_open_count_stays_open_while_figures_hold_its_rising_cell_unbounded():
+    """Showing day a's count (a row without day b) leaves day b's n open with no program;
+    showing the region's n (a row holding day b) closes it: 22 - 10."""
+    model = withheld_day_b((*OPEN, *OPEN), count_withheld(10))
+    assert model.interval(DAY_B_N) == Interval(1, None)
+    solves = model.solves
+    model.set_current(0, exact_figure(10, 6))
+    assert model.certified(DAY_B_N) == Interval(1, None)
+    assert model.solves == solves
+    model.set_current(2, (22.0, 22.0, *OPEN))
+    assert model.certified(DAY_B_N) is None, "the region's n bounds day b"
+    assert model.interval(DAY_B_N) == Interval(12, 12)
+
+
+def test_the_next_release_takes_over_an_open_interval_only_while_it_is_still_open():
+    """Release 2 adds day c (5 of 5, shown). Day b's n, open in release 1, is taken over with
+    no program while the region's n stays withheld; once the region's n is shown (27) it is
+    not, and it is 27 - 10 - 5."""
+    first = withheld_day_b((*OPEN, *OPEN), exact_figure(10, 6))
+    known = first.known(DAY_B_N)
+    n, k = np.array([10, 12, 5]), np.array([6, 11, 5])
+
+    def release_two(region: tuple[float, float, float, float]) -> ItemModel:
+        families = [
+            Family(np.array([0]), np.array([1]), current=exact_figure(10, 6)),
+            Family(np.array([1]), np.array([1]), current=(*OPEN, *OPEN)),
+            Family(np.array([2]), np.array([2]), current=exact_figure(5, 5)),
+            Family(np.array([0, 1, 2]), np.array([1, 1, 2]), {2: [*OPEN, *OPEN]}, current=region),
+        ]
+        return ItemModel(np.array([1, 1, 2]), n, k, families, release_no=2)
+
+    carried = {((1,), BOTH): Known(known.interval, known.low, None, frozenset())}
+    still_withheld = release_two((*OPEN, *OPEN))
+    assert still_withheld.carry(carried) == 1
+    assert still_withheld.interval(DAY_B_N) == Interval(1, None)
+    assert still_withheld.solves == 0
+    shown = release_two((27.0, 27.0, *OPEN))
+    assert shown.carry(carried) == 0
+    assert shown.interval(DAY_B_N) == Interval(12, 12)
+
+
+@st.composite
+def small_models(draw: st.DrawFn) -> tuple[ItemModel, list[Quantity], dict[str, object]]:
+    """Two or three cells over two releases; each cell's own row and one or two rows of several
+    cells, each figure withheld, its n shown, its count alone bounded, shown or shown within a
+    window (as rounding does); a row that grew may carry release 1's figure of its first
+    cells. Every figure holds the truth. The quantities: each cell's and each row's, in every
+    measure."""
+    size = draw(st.integers(2, 3))
+    n = np.array(draw(st.lists(st.integers(1, 9), min_size=size, max_size=size)))
+    k = np.array([draw(st.integers(0, int(v))) for v in n])
+    arrivals = np.array(sorted(draw(st.lists(st.integers(1, 2), min_size=size, max_size=size))))
+
+    def figure(cells: list[int]) -> list[float]:
+        total_n, total_k = float(n[cells].sum()), float(k[cells].sum())
+        kind = draw(st.sampled_from(["withheld", "n shown", "count bounded", "shown", "window"]))
+        below, above = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+        if kind == "withheld":
+            return [*OPEN, *OPEN]
+        if kind == "n shown":
+            return [total_n, total_n, *OPEN]
+        if kind == "count bounded":
+            return [*OPEN, max(0.0, total_k - below), total_k + above]
+        if kind == "shown":
+            return [total_n, total_n, total_k, total_k]
+        return [total_n - below, total_n + above, max(0.0, total_k - below), total_k + above]
+
+    rows = [[cell] for cell in range(size)]
+    rows += draw(
+        st.lists(
+            st.lists(st.integers(0, size - 1), min_size=2, max_size=size, unique=True).map(sorted),
+            min_size=1,
+            max_size=2,
+        )
+    )
+    families = []
+    for cells in rows:
+        earlier = {}
+        first = [c for c in cells if arrivals[c] == 1]
+        if 0 < len(first) < len(cells) and draw(st.booleans()):
+            earlier[len(first)] = figure(first)
+        families.append(
+            Family(np.array(cells), arrivals[cells], earlier, current=tuple(figure(cells)))
+        )
+    model = ItemModel(arrivals, n, k, families, release_no=2)
+    quantities = [
+        Quantity(tuple(cells), measure) for cells in rows for measure in (BOTH, POSITIVE, NEGATIVE)
+    ]
+    return model, quantities, {"n": n, "k": k, "arrivals": arrivals, "families": families}
+
+
+@settings(max_examples=150, deadline=None)
+@given(drawn=small_models())
+def test_a_count_is_found_open_above_by_looking_exactly_when_the_program_finds_it_open(
+    drawn: tuple[ItemModel, list[Quantity], dict[str, object]],
+) -> None:
+    """Without withdrawals, a count is open above exactly when one of its cells' counts can
+    rise with no figure holding it bounded above: the interval is the program's either way."""
+    looked, quantities, made = drawn
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(ItemModel, "_rising", lambda *_: None)
+        solved = ItemModel(
+            made["arrivals"],  # type: ignore[arg-type]
+            made["n"],  # type: ignore[arg-type]
+            made["k"],  # type: ignore[arg-type]
+            made["families"],  # type: ignore[arg-type]
+            release_no=2,
+        )
+        by_program = [solved.interval(q) for q in quantities]
+    event(f"open above: {sum(i.hi is None for i in by_program) > 0}")
+    for quantity, expected in zip(quantities, by_program, strict=True):
+        known = looked.known(quantity)
+        assert known.interval == expected, quantity
+        if expected.hi is None and quantity.cells != ():
+            assert known.rising is not None or looked._complement(quantity), quantity
 
 
 def test_making_and_solving_models_prints_nothing():

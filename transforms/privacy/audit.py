@@ -52,7 +52,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import highspy
 import numpy as np
@@ -162,9 +162,16 @@ class Known:
     """False for a certificate: its ends are values the attacker must allow (where a witness
     broke, the truth's or another standing witness's), not the least and most, which is
     proof enough that a protected count no table bounds is wide (`carry`)."""
+    rising: int | None = None
+    """Open above because this cell's count can rise without end (`ItemModel._rising`); None
+    when closed, or open for another reason (a withdrawal's), which no figure is checked
+    against."""
 
     def cells(self) -> set[int]:
-        return set(self.low) | set(self.high or ())
+        found = set(self.low) | set(self.high or ())
+        if self.rising is not None:
+            found.add(self.rising)
+        return found
 
 
 @dataclass
@@ -201,6 +208,10 @@ class _End:
     """None: unbounded."""
     witness: Witness | None
     binding: frozenset[int] | None
+
+
+_OPEN = _End(None, None, frozenset())
+"""An end with no bound: what the program finds when a count can rise without end."""
 
 
 def _first_highs_in_silence() -> None:
@@ -282,6 +293,7 @@ class ItemModel:
         self._by_cell: dict[int, set[_Key]] = {}
         self._by_family: dict[int, set[_Key]] = {}
         self._open: set[_Key] = set()
+        """Open above with no cell known to rise: any tighter figure may close them."""
         self._unscreened: set[_Key] = set()
         self._journal: list[tuple[str, _Key, Known]] | None = None
         """Changes to what is known since `savepoint`; None: not noted."""
@@ -365,9 +377,15 @@ class ItemModel:
                 known = self._known.get(key)
                 if known is None:
                     continue
-                if known.high is None or not all(
-                    self._fits(w, family, row) for w in (known.low, known.high)
-                ):
+                if known.high is None:
+                    if known.rising is None or not self._fits(known.low, family, row):
+                        self._forget(key)
+                    elif not self._can_rise(known.rising, key[1]):
+                        self._forget(key)
+                        rising = self._rising(*key)
+                        if rising is not None:
+                            self._remember(key, replace(known, rising=rising))
+                elif not all(self._fits(w, family, row) for w in (known.low, known.high)):
                     self._forget(key)
 
     def savepoint(self) -> None:
@@ -415,7 +433,11 @@ class ItemModel:
             ((key, known) for key, known in entries.items() if known.high is not None),
             key=lambda entry: entry[0][1] == NEGATIVE,  # may borrow the positive count's witness
         )
-        agrees = self._agree([w for _, known in usable for w in (known.low, known.high)])
+        open_ = [(key, known) for key, known in entries.items() if known.high is None]
+        agrees = self._agree(
+            [w for _, known in usable for w in (known.low, known.high)]
+            + [known.low for _, known in open_]
+        )
         taken = 0
         for number, (key, known) in enumerate(usable):
             low = known.low if agrees[2 * number] else None
@@ -424,7 +446,69 @@ class ItemModel:
             if standing is not None:
                 self._remember(key, standing)
                 taken += 1
+        for number, (key, known) in enumerate(open_, start=2 * len(usable)):
+            standing = self._standing_open(key, known, agrees[number], enough)
+            if standing is not None:
+                self._remember(key, standing)
+                taken += 1
         return taken
+
+    def _standing_open(
+        self,
+        key: _Key,
+        known: Known,
+        agrees: bool,
+        enough: Callable[[_Key, Interval], bool] | None,
+    ) -> Known | None:
+        """A carried interval open above, under today's figures: it stays open while a cell
+        of it can still rise without end, and its low end stands as a closed one's does."""
+        rising = self._rising(*key)
+        if rising is None:
+            return None
+        lo = known.interval.lo
+        low = known.low if agrees else None
+        if low is None:
+            standing = self.standing(Quantity(*key))
+            if standing.interval.lo == lo:
+                low = standing.low
+            elif enough is not None and enough(key, Interval(standing.interval.lo, None)):
+                interval = Interval(standing.interval.lo, None)
+                return Known(interval, standing.low, None, frozenset(), tight=False, rising=rising)
+            else:
+                low = self._mended(known.low, key) or self._repaired(key, lo, known.low)
+                if low is None:
+                    return None
+        return Known(known.interval, low, None, frozenset(), tight=known.tight, rising=rising)
+
+    def _rising(self, cells: tuple[int, ...], measure: str) -> int | None:
+        """A cell of the quantity whose count in it can rise without end under the current
+        figures, so the quantity has no upper bound, found with no program: an ordinary cell
+        no withdrawal touches and no earlier figure pins (its counts are free above) that no
+        figure holding it bounds above. Without withdrawals, a quantity is open above only so:
+        every count is at 0 or above, so a row bounded above holds each of its cells' rising
+        counts to a finite most. None when no such cell (the program decides)."""
+        if len(cells) == 1 and self.withdrawal[cells[0]]:
+            return None
+        for cell in cells:
+            if cell in self._plain and self._can_rise(cell, measure):
+                return cell
+        return None
+
+    def _can_rise(self, cell: int, measure: str) -> bool:
+        """Whether `cell`'s count in `measure` can rise without end: every prefix of every row
+        holding it is withheld above in n (and in positives, for the positive count). A
+        not-positive count rises n alone; a count of respondents rises by either, and
+        rising by the not-positive answers asks the least of the figures."""
+        for family in self.families_of[cell]:
+            of = self.families[family]
+            at = self._positions(family)[cell]
+            for m in of.prefixes():
+                if m <= at:
+                    continue
+                _, n_hi, _, k_hi = _as_bounds(of.figure(m))
+                if n_hi < INF or (measure == POSITIVE and k_hi < INF):
+                    return False
+        return True
 
     def _agree(self, witnesses: list[Witness | None]) -> np.ndarray:
         """Per witness, whether it agrees with every family's figure of its whole row, for all
@@ -839,7 +923,7 @@ class ItemModel:
             self._by_cell.setdefault(cell, set()).add(key)
         for family in known.binding or ():
             self._by_family.setdefault(family, set()).add(key)
-        if known.high is None:
+        if known.high is None and known.rising is None:
             self._open.add(key)
         if known.binding is None:
             self._unscreened.add(key)
@@ -1157,7 +1241,8 @@ class ItemModel:
         if not len(columns):
             return Known(Interval(truth, truth), {}, {}, frozenset())
         low = self._end(columns, signs, 1.0)
-        high = self._end(columns, signs, -1.0)
+        rising = self._rising(quantity.cells, quantity.measure)
+        high = _OPEN if rising is not None else self._end(columns, signs, -1.0)
         assert low.value is not None and low.witness is not None
         binding = (
             None if low.binding is None or high.binding is None else low.binding | high.binding
@@ -1167,6 +1252,7 @@ class ItemModel:
             low.witness,
             high.witness,
             binding,
+            rising=rising,
         )
 
     def _complement(self, quantity: Quantity) -> tuple[int, Quantity, frozenset[int]] | None:
@@ -1236,7 +1322,7 @@ class ItemModel:
         self.solves += 1
         status = highs.getModelStatus()
         if status in _UNBOUNDED:  # the truth is always feasible: unbounded, not infeasible
-            return _End(None, None, frozenset())
+            return _OPEN
         if status != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(f"attacker model: {highs.modelStatusToString(status)}")
         solution = highs.getSolution()

@@ -541,9 +541,13 @@ def _carry(model: _Item, records: pl.DataFrame | None) -> None:
                 model.earlier.append(_Quantity(where, key, measure, audit, value, int(as_of)))  # type: ignore[call-overload]
         low = _read_witness(model, record.get("witness_lo"), written_as)
         high = _read_witness(model, record.get("witness_hi"), written_as)
-        if low is None or high is None or record["interval_hi"] is None:
+        open_above = record["interval_hi"] is None
+        if low is None or (high is None) != open_above:
             continue
-        interval = Interval(int(record["interval_lo"]), int(record["interval_hi"]))  # type: ignore[call-overload]
+        interval = Interval(
+            int(record["interval_lo"]),  # type: ignore[call-overload]
+            None if open_above else int(record["interval_hi"]),  # type: ignore[call-overload]
+        )
         tight = record.get("exact") is not False  # kept before certificates were: exact
         entries[(cells, measure)] = Known(interval, low, high, frozenset(), tight=tight)
     model.model.carry(entries, model.enough)

@@ -325,6 +325,39 @@ def test_an_end_whose_witness_no_longer_fits_is_taken_over_when_another_assignme
     assert fresh.interval(DAY_B) == Interval(0, 12)
 
 
+def test_an_interval_one_end_of_which_moved_is_solved_again_for_that_end_alone(monkeypatch):
+    """Release 2 adds day c (5 of 5, shown) and shows the region's n (27) and that it had at
+    most 21 positive answers. Day b's most (12 in release 1) is now 21 - 6 - 5; its fewest
+    (0) still stands, on release 1's assignment, so only the most is solved again."""
+    first = one_region(OPEN)
+    known = first.known(DAY_B)
+    n, k = np.array([10, 12, 5]), np.array([6, 11, 5])
+
+    def release_two() -> ItemModel:
+        families = [
+            Family(np.array([0]), np.array([1]), current=exact_figure(10, 6)),
+            Family(np.array([1]), np.array([1]), current=count_withheld(12)),
+            Family(np.array([2]), np.array([2]), current=exact_figure(5, 5)),
+            Family(
+                np.array([0, 1, 2]),
+                np.array([1, 1, 2]),
+                {2: [22.0, 22.0, *OPEN]},
+                current=(27.0, 27.0, 0.0, 21.0),
+            ),
+        ]
+        return ItemModel(np.array([1, 1, 2]), n, k, families, release_no=2)
+
+    carried = {((1,), POSITIVE): Known(known.interval, known.low, known.high, frozenset())}
+    held = release_two()
+    assert held.carry(carried) == 0
+    assert held.interval(DAY_B) == Interval(0, 10)
+    monkeypatch.setattr(ItemModel, "_hold", lambda *_: None)
+    whole = release_two()
+    assert whole.carry(carried) == 0
+    assert whole.interval(DAY_B) == Interval(0, 10)
+    assert held.solves == whole.solves - 1
+
+
 def two_regions_at_release_six(day_b: tuple[int, float, float], day_c_shown: bool) -> ItemModel:
     """Release 6 of two regions, under rounding. Region r: day a (release 1, 6 of 10, count
     withheld), day b (release 2: n, its positives, shown or withheld as given), day c (release

@@ -295,6 +295,9 @@ class ItemModel:
         self._open: set[_Key] = set()
         """Open above with no cell known to rise: any tighter figure may close them."""
         self._unscreened: set[_Key] = set()
+        self._held: dict[tuple[_Key, float], tuple[int, Witness]] = {}
+        """Per (count, end: 1.0 least, -1.0 most), an end carried from the last release whose
+        other end moved, and the assignment attaining it (`_hold`)."""
         self._journal: list[tuple[str, _Key, Known]] | None = None
         """Changes to what is known since `savepoint`; None: not noted."""
         self.solves = 0
@@ -616,12 +619,37 @@ class ItemModel:
             if low is None:
                 low = self._mended(known.low, key) or self._repaired(key, lo, known.low)
                 if low is None:
+                    self._hold(key, known, 1.0, high, hi)
                     return None
             else:
                 high = self._mended(known.high, key) or self._repaired(key, hi, known.high)
                 if high is None:
+                    self._hold(key, known, -1.0, low, lo)
                     return None
         return Known(known.interval, low, high, frozenset(), tight=known.tight)
+
+    def _hold(
+        self, key: _Key, known: Known, moved: float, witness: Witness | None, end: int | None
+    ) -> None:
+        """A carried interval one end of which has moved: the other end, when it stands, is
+        held so that solving the interval again runs the program for the moved end alone."""
+        if witness is not None and end is not None and known.tight:
+            self._held[(key, -moved)] = (end, witness)
+
+    def _held_end(self, key: _Key, sign: float, truth: int) -> _End | None:
+        """An end held from the last release (`_hold`) whose assignment still agrees with
+        every row's figure: it is still the end, as carried ends are (nothing this release
+        decides can move it back out, and the assignment attains it)."""
+        held = self._held.get((key, sign))
+        if held is None:
+            return None
+        end, witness = held
+        for family, (dn, dk) in self._changes(witness).items():
+            of = self.families[family]
+            row = self._deviation_bounds(family, len(of.cells), of.figure(len(of.cells)))
+            if not _agrees(row, dn, dk):
+                return None
+        return _End(end - truth, witness, frozenset())
 
     def _attained(self, key: _Key) -> list[tuple[int, Witness]]:
         """The quantity's value under assignments already standing: the truth, and every
@@ -1240,9 +1268,13 @@ class ItemModel:
         columns, signs, truth = self._signed(quantity.cells, quantity.measure)
         if not len(columns):
             return Known(Interval(truth, truth), {}, {}, frozenset())
-        low = self._end(columns, signs, 1.0)
+        key = (quantity.cells, quantity.measure)
+        low = self._held_end(key, 1.0, truth) or self._end(columns, signs, 1.0)
         rising = self._rising(quantity.cells, quantity.measure)
-        high = _OPEN if rising is not None else self._end(columns, signs, -1.0)
+        if rising is not None:
+            high = _OPEN
+        else:
+            high = self._held_end(key, -1.0, truth) or self._end(columns, signs, -1.0)
         assert low.value is not None and low.witness is not None
         binding = (
             None if low.binding is None or high.binding is None else low.binding | high.binding

@@ -269,27 +269,11 @@ def test_the_next_release_takes_over_only_intervals_its_figures_agree_with():
     its witnesses no longer fit, the interval is not taken over, and it is 11 exactly."""
     first = one_region(OPEN)
     known = first.known(DAY_B)
-    n, k = np.array([10, 12, 5]), np.array([6, 11, 5])
-
-    def release_two(region: tuple[float, float, float, float]) -> ItemModel:
-        families = [
-            Family(np.array([0]), np.array([1]), current=exact_figure(10, 6)),
-            Family(np.array([1]), np.array([1]), current=count_withheld(12)),
-            Family(np.array([2]), np.array([2]), current=exact_figure(5, 5)),
-            Family(
-                np.array([0, 1, 2]),
-                np.array([1, 1, 2]),
-                {2: [22.0, 22.0, *OPEN]},
-                current=region,
-            ),
-        ]
-        return ItemModel(np.array([1, 1, 2]), n, k, families, release_no=2)
-
     carried = {((1,), POSITIVE): Known(known.interval, known.low, known.high, frozenset())}
-    still_withheld = release_two(count_withheld(27))
+    still_withheld = release_two_of_one_region(count_withheld(27))
     assert still_withheld.carry(carried) == 1
     assert still_withheld.interval(DAY_B) == Interval(0, 12)
-    shown = release_two(exact_figure(27, 22))
+    shown = release_two_of_one_region(exact_figure(27, 22))
     assert shown.carry(carried) == 0
     assert shown.interval(DAY_B) == Interval(11, 11)
 
@@ -331,28 +315,12 @@ def test_an_interval_one_end_of_which_moved_is_solved_again_for_that_end_alone(m
     (0) still stands, on release 1's assignment, so only the most is solved again."""
     first = one_region(OPEN)
     known = first.known(DAY_B)
-    n, k = np.array([10, 12, 5]), np.array([6, 11, 5])
-
-    def release_two() -> ItemModel:
-        families = [
-            Family(np.array([0]), np.array([1]), current=exact_figure(10, 6)),
-            Family(np.array([1]), np.array([1]), current=count_withheld(12)),
-            Family(np.array([2]), np.array([2]), current=exact_figure(5, 5)),
-            Family(
-                np.array([0, 1, 2]),
-                np.array([1, 1, 2]),
-                {2: [22.0, 22.0, *OPEN]},
-                current=(27.0, 27.0, 0.0, 21.0),
-            ),
-        ]
-        return ItemModel(np.array([1, 1, 2]), n, k, families, release_no=2)
-
     carried = {((1,), POSITIVE): Known(known.interval, known.low, known.high, frozenset())}
-    held = release_two()
+    held = release_two_of_one_region((27.0, 27.0, 0.0, 21.0))
     assert held.carry(carried) == 0
     assert held.interval(DAY_B) == Interval(0, 10)
     monkeypatch.setattr(ItemModel, "_hold", lambda *_: None)
-    whole = release_two()
+    whole = release_two_of_one_region((27.0, 27.0, 0.0, 21.0))
     assert whole.carry(carried) == 0
     assert whole.interval(DAY_B) == Interval(0, 10)
     assert held.solves == whole.solves - 1

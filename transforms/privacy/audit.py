@@ -580,11 +580,13 @@ class ItemModel:
         k hi), worked out once while the figures stand: carry asks it of every row a broken
         witness changes, each time it mends one."""
         if self._rows_now is None:
-            self._rows_now = [
-                self._deviation_bounds(f, len(of.cells), of.figure(len(of.cells)))
-                for f, of in enumerate(self.families)
-            ]
+            self._rows_now = [self._row_figure(f) for f in range(len(self.families))]
         return self._rows_now
+
+    def _row_figure(self, family: int) -> tuple[float, float, float, float]:
+        """One family's whole row's figure as differences from the truth, worked out now."""
+        of = self.families[family]
+        return self._deviation_bounds(family, len(of.cells), of.figure(len(of.cells)))
 
     def _standing(
         self,
@@ -645,9 +647,7 @@ class ItemModel:
             return None
         end, witness = held
         for family, (dn, dk) in self._changes(witness).items():
-            of = self.families[family]
-            row = self._deviation_bounds(family, len(of.cells), of.figure(len(of.cells)))
-            if not _agrees(row, dn, dk):
+            if not _agrees(self._row_figure(family), dn, dk):
                 return None
         return _End(end - truth, witness, frozenset())
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 
 from transforms.privacy import audit
@@ -325,6 +325,22 @@ def test_an_interval_one_end_of_which_moved_is_solved_again_for_that_end_alone(m
     assert whole.carry(carried) == 0
     assert whole.interval(DAY_B) == Interval(0, 10)
     assert held.solves == whole.solves - 1
+
+
+def test_an_end_held_is_solved_again_once_a_figure_disagrees_with_its_assignment():
+    """Day b's fewest (0) is held, as above, on release 1's assignment, in which the region has
+    6 + 0 + 5 = 11 positive answers. Before day b is asked about, the release narrows the
+    region's count to 15-21 (a greedy pass giving back a withholding does so): the held
+    assignment no longer fits, and day b's fewest is 15 - 6 - 5 = 4, as a model never given
+    release 1's answer finds."""
+    first = one_region(OPEN)
+    known = first.known(DAY_B)
+    carried = {((1,), POSITIVE): Known(known.interval, known.low, known.high, frozenset())}
+    held = release_two_of_one_region((27.0, 27.0, 0.0, 21.0))
+    assert held.carry(carried) == 0
+    held.set_current(3, (27.0, 27.0, 15.0, 21.0))
+    assert held.interval(DAY_B) == Interval(4, 10)
+    assert release_two_of_one_region((27.0, 27.0, 15.0, 21.0)).interval(DAY_B) == Interval(4, 10)
 
 
 def two_regions_at_release_six(day_b: tuple[int, float, float], day_c_shown: bool) -> ItemModel:
@@ -738,6 +754,29 @@ def test_the_next_release_takes_over_an_open_interval_only_while_it_is_still_ope
     assert shown.interval(DAY_B_N) == Interval(12, 12)
 
 
+def test_an_open_interval_whose_low_end_no_longer_fits_is_solved_again():
+    """Release 2 adds day c (5 of 5, shown) and tells that the region had 20-25 positive
+    answers, its n still withheld. Day b's n stays open above, but release 1's assignment for
+    its fewest (1) leaves the region at most 6 + 1 + 5 positive answers: it no longer fits,
+    and day b, holding at least 20 - 6 - 5 positive answers, had at least 9 respondents."""
+    first = withheld_day_b((*OPEN, *OPEN), exact_figure(10, 6))
+    known = first.known(DAY_B_N)
+    assert known.interval == Interval(1, None)
+    n, k = np.array([10, 12, 5]), np.array([6, 11, 5])
+    families = [
+        Family(np.array([0]), np.array([1]), current=exact_figure(10, 6)),
+        Family(np.array([1]), np.array([1]), current=(*OPEN, *OPEN)),
+        Family(np.array([2]), np.array([2]), current=exact_figure(5, 5)),
+        Family(
+            np.array([0, 1, 2]), np.array([1, 1, 2]), {2: [*OPEN, *OPEN]}, current=(*OPEN, 20, 25)
+        ),
+    ]
+    second = ItemModel(np.array([1, 1, 2]), n, k, families, release_no=2)
+    carried = {((1,), BOTH): Known(known.interval, known.low, None, frozenset())}
+    assert second.carry(carried) == 0
+    assert second.interval(DAY_B_N) == Interval(9, None)
+
+
 @st.composite
 def small_models(draw: st.DrawFn) -> tuple[Callable[[], ItemModel], list[Quantity]]:
     """Two or three cells over two releases; each cell's own row and one or two rows of several
@@ -779,6 +818,9 @@ def small_models(draw: st.DrawFn) -> tuple[Callable[[], ItemModel], list[Quantit
         if 0 < len(first) < len(cells) and draw(st.booleans()):
             earlier[len(first)] = figure(first)
         figures.append((earlier, tuple(figure(cells))))
+
+    note(f"n={n.tolist()} k={k.tolist()} arrivals={arrivals.tolist()}")
+    note(f"rows and their figures (earlier, current): {list(zip(rows, figures, strict=True))}")
 
     def make() -> ItemModel:
         families = [

@@ -486,14 +486,14 @@ class ItemModel:
     def _rising(self, cells: tuple[int, ...], measure: str) -> int | None:
         """A cell of the quantity whose count in it can rise without end under the current
         figures, so the quantity has no upper bound, found with no program: an ordinary cell
-        no withdrawal touches and no earlier figure pins (its counts are free above) that no
-        figure holding it bounds above. Without withdrawals, a quantity is open above only so:
-        every count is at 0 or above, so a row bounded above holds each of its cells' rising
-        counts to a finite most. None when no such cell (the program decides)."""
-        if len(cells) == 1 and self.withdrawal[cells[0]]:
-            return None
+        no withdrawal touches that no figure holding it bounds above (an earlier figure that
+        pins a count of it is such a figure; one that pins its positive count alone leaves its
+        not-positive answers, and so its n, free to rise). Without withdrawals, a quantity is
+        open above only so: every count is at 0 or above, so a row bounded above holds each of
+        its cells' rising counts to a finite most. None when no such cell (the program
+        decides)."""
         for cell in cells:
-            if cell in self._plain and self._can_rise(cell, measure):
+            if cell not in self._linked and self._can_rise(cell, measure):
                 return cell
         return None
 

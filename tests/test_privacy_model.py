@@ -700,6 +700,19 @@ def withheld_day_b(
 DAY_B_N = Quantity((1,), BOTH)
 
 
+def release_two_of_withheld_day_b(region: tuple[float, float, float, float]) -> ItemModel:
+    """`withheld_day_b` (day a shown) a release later: day c (5 of 5, shown) has joined the
+    region, whose figure is as given; release 1 withheld the region whole."""
+    n, k = np.array([10, 12, 5]), np.array([6, 11, 5])
+    families = [
+        Family(np.array([0]), np.array([1]), current=exact_figure(10, 6)),
+        Family(np.array([1]), np.array([1]), current=(*OPEN, *OPEN)),
+        Family(np.array([2]), np.array([2]), current=exact_figure(5, 5)),
+        Family(np.array([0, 1, 2]), np.array([1, 1, 2]), {2: [*OPEN, *OPEN]}, current=region),
+    ]
+    return ItemModel(np.array([1, 1, 2]), n, k, families, release_no=2)
+
+
 def test_a_count_no_figure_bounds_above_is_open_and_its_open_end_needs_no_program(monkeypatch):
     """Day b's n: no figure holding it is bounded above, so it is open above, found by looking
     at the figures. The program finds the same interval, with one program more."""
@@ -733,23 +746,12 @@ def test_the_next_release_takes_over_an_open_interval_only_while_it_is_still_ope
     not, and it is 27 - 10 - 5."""
     first = withheld_day_b((*OPEN, *OPEN), exact_figure(10, 6))
     known = first.known(DAY_B_N)
-    n, k = np.array([10, 12, 5]), np.array([6, 11, 5])
-
-    def release_two(region: tuple[float, float, float, float]) -> ItemModel:
-        families = [
-            Family(np.array([0]), np.array([1]), current=exact_figure(10, 6)),
-            Family(np.array([1]), np.array([1]), current=(*OPEN, *OPEN)),
-            Family(np.array([2]), np.array([2]), current=exact_figure(5, 5)),
-            Family(np.array([0, 1, 2]), np.array([1, 1, 2]), {2: [*OPEN, *OPEN]}, current=region),
-        ]
-        return ItemModel(np.array([1, 1, 2]), n, k, families, release_no=2)
-
     carried = {((1,), BOTH): Known(known.interval, known.low, None, frozenset())}
-    still_withheld = release_two((*OPEN, *OPEN))
+    still_withheld = release_two_of_withheld_day_b((*OPEN, *OPEN))
     assert still_withheld.carry(carried) == 1
     assert still_withheld.interval(DAY_B_N) == Interval(1, None)
     assert still_withheld.solves == 0
-    shown = release_two((27.0, 27.0, *OPEN))
+    shown = release_two_of_withheld_day_b((27.0, 27.0, *OPEN))
     assert shown.carry(carried) == 0
     assert shown.interval(DAY_B_N) == Interval(12, 12)
 
@@ -762,16 +764,7 @@ def test_an_open_interval_whose_low_end_no_longer_fits_is_solved_again():
     first = withheld_day_b((*OPEN, *OPEN), exact_figure(10, 6))
     known = first.known(DAY_B_N)
     assert known.interval == Interval(1, None)
-    n, k = np.array([10, 12, 5]), np.array([6, 11, 5])
-    families = [
-        Family(np.array([0]), np.array([1]), current=exact_figure(10, 6)),
-        Family(np.array([1]), np.array([1]), current=(*OPEN, *OPEN)),
-        Family(np.array([2]), np.array([2]), current=exact_figure(5, 5)),
-        Family(
-            np.array([0, 1, 2]), np.array([1, 1, 2]), {2: [*OPEN, *OPEN]}, current=(*OPEN, 20, 25)
-        ),
-    ]
-    second = ItemModel(np.array([1, 1, 2]), n, k, families, release_no=2)
+    second = release_two_of_withheld_day_b((*OPEN, 20.0, 25.0))
     carried = {((1,), BOTH): Known(known.interval, known.low, None, frozenset())}
     assert second.carry(carried) == 0
     assert second.interval(DAY_B_N) == Interval(9, None)

@@ -290,11 +290,15 @@ class ItemModel:
         """Per family, its whole row's figure as differences from the truth; None: not worked
         out since a figure last changed."""
         self._known: dict[_Key, Known] = {}
-        self._by_cell: dict[int, set[_Key]] = {}
-        self._by_family: dict[int, set[_Key]] = {}
-        self._open: set[_Key] = set()
+        self._by_cell: dict[int, dict[_Key, None]] = {}
+        """Per cell, the counts whose witnesses change it. Counts are kept in dicts used as
+        sets, in the order they were learnt: a set of counts named by strings is iterated in
+        an order each interpreter draws afresh, and so were witnesses picked among equals
+        (from one run to the next, though never an interval or a figure)."""
+        self._by_family: dict[int, dict[_Key, None]] = {}
+        self._open: dict[_Key, None] = {}
         """Open above with no cell known to rise: any tighter figure may close them."""
-        self._unscreened: set[_Key] = set()
+        self._unscreened: dict[_Key, None] = {}
         self._held: dict[tuple[_Key, float], tuple[int, Witness]] = {}
         """Per (count, end: 1.0 least, -1.0 most), an end carried from the last release whose
         other end moved, and the assignment attaining it (`_hold`)."""
@@ -366,15 +370,15 @@ class ItemModel:
         looser = new[0] < old[0] or new[1] > old[1] or new[2] < old[2] or new[3] > old[3]
         tighter = new[0] > old[0] or new[1] < old[1] or new[2] > old[2] or new[3] < old[3]
         if looser:
-            for key in self._by_family.get(family, set()) | self._unscreened:
+            for key in {**self._by_family.get(family, {}), **self._unscreened}:
                 known = self._known[key]
                 if known.exact and self._journal is not None:
                     self._journal.append(("inexact", key, known))
                 known.exact = False
         if tighter:
-            touched = set(self._open)
+            touched = dict(self._open)
             for cell in of.cells:
-                touched |= self._by_cell.get(int(cell), set())
+                touched.update(self._by_cell.get(int(cell), {}))
             row = self._deviation_bounds(family, len(of.cells), after)
             for key in touched:
                 known = self._known.get(key)
@@ -660,7 +664,8 @@ class ItemModel:
         sign = -1 if single and self.withdrawal[cells[0]] else 1
         truth = sign * int(self.true[measure][list(cells)].sum())
         near = [
-            self._known[other] for other in set().union(*(self._by_cell.get(c, ()) for c in cells))
+            self._known[other]
+            for other in dict.fromkeys(k for c in cells for k in self._by_cell.get(c, ()))
         ]
         per_k, per_g = {POSITIVE: (1, 0), NEGATIVE: (0, 1), BOTH: (1, 1)}[measure]
         attained: list[tuple[int, Witness]] = [(truth, {})]
@@ -948,24 +953,24 @@ class ItemModel:
             self._journal.append(("remembered", key, known))
         self._known[key] = known
         for cell in known.cells():
-            self._by_cell.setdefault(cell, set()).add(key)
+            self._by_cell.setdefault(cell, {})[key] = None
         for family in known.binding or ():
-            self._by_family.setdefault(family, set()).add(key)
+            self._by_family.setdefault(family, {})[key] = None
         if known.high is None and known.rising is None:
-            self._open.add(key)
+            self._open[key] = None
         if known.binding is None:
-            self._unscreened.add(key)
+            self._unscreened[key] = None
 
     def _forget(self, key: _Key) -> None:
         known = self._known.pop(key)
         if self._journal is not None:
             self._journal.append(("forgot", key, known))
         for cell in known.cells():
-            self._by_cell[cell].discard(key)
+            self._by_cell[cell].pop(key, None)
         for family in known.binding or ():
-            self._by_family[family].discard(key)
-        self._open.discard(key)
-        self._unscreened.discard(key)
+            self._by_family[family].pop(key, None)
+        self._open.pop(key, None)
+        self._unscreened.pop(key, None)
 
     def _fits(self, witness: Witness, family: int, row: tuple[float, float, float, float]) -> bool:
         """Whether the assignment agrees with `family`'s whole row, whose figure is `row` (as

@@ -51,6 +51,7 @@ import itertools
 import math
 import os
 import sys
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -168,7 +169,7 @@ class Known:
     against."""
 
     def cells(self) -> set[int]:
-        found = set(self.low) | set(self.high or ())
+        found = self.low.keys() | (self.high.keys() if self.high else ())
         if self.rising is not None:
             found.add(self.rising)
         return found
@@ -290,12 +291,12 @@ class ItemModel:
         """Per family, its whole row's figure as differences from the truth; None: not worked
         out since a figure last changed."""
         self._known: dict[_Key, Known] = {}
-        self._by_cell: dict[int, dict[_Key, None]] = {}
+        self._by_cell: defaultdict[int, dict[_Key, None]] = defaultdict(dict)
         """Per cell, the counts whose witnesses change it. Counts are kept in dicts used as
         sets, in the order they were learnt: a set of counts named by strings is iterated in
         an order each interpreter draws afresh, and so were witnesses picked among equals
         (from one run to the next, though never an interval or a figure)."""
-        self._by_family: dict[int, dict[_Key, None]] = {}
+        self._by_family: defaultdict[int, dict[_Key, None]] = defaultdict(dict)
         self._open: dict[_Key, None] = {}
         """Open above with no cell known to rise: any tighter figure may close them."""
         self._unscreened: dict[_Key, None] = {}
@@ -325,9 +326,7 @@ class ItemModel:
         """The least and most the quantity takes under the assignments already standing (the
         truth and every kept witness touching its cells), with those assignments: all agree
         with the current figures, so the interval lies inside the exact one. No program runs."""
-        attained = self._attained((quantity.cells, quantity.measure))
-        least = min(attained, key=lambda value: value[0])
-        most = max(attained, key=lambda value: value[0])
+        least, most = self._attained((quantity.cells, quantity.measure))
         return Known(Interval(least[0], most[0]), least[1], most[1], frozenset(), tight=False)
 
     def keep(self, quantity: Quantity, known: Known) -> None:
@@ -521,16 +520,20 @@ class ItemModel:
         """Per witness, whether it agrees with every family's figure of its whole row, for all
         of them at once: a family's change is the witness's changes summed over its cells, and
         a family it leaves unchanged stands at the truth, which every figure allows."""
-        rows, cells, dk, dg = [], [], [], []
-        for number, witness in enumerate(witnesses):
-            for cell, (up_k, up_g) in (witness or {}).items():
-                rows.append(number)
-                cells.append(cell)
-                dk.append(up_k)
-                dg.append(up_g)
         agrees = np.ones(len(witnesses), dtype=bool)
-        if not rows:
+        sizes = [len(witness) if witness else 0 for witness in witnesses]
+        total = sum(sizes)
+        if not total:
             return agrees
+        given = [witness for witness in witnesses if witness]
+        rows = np.repeat(np.arange(len(witnesses)), sizes)
+        cells = np.fromiter(itertools.chain.from_iterable(given), dtype=np.int64, count=total)
+        changes = np.fromiter(
+            itertools.chain.from_iterable(itertools.chain.from_iterable(w.values() for w in given)),
+            dtype=np.int64,
+            count=2 * total,
+        ).reshape(-1, 2)
+        dk, dg = changes[:, 0], changes[:, 1]
         shape = (len(witnesses), self.n_cells)
         members = self._membership()
         lo_n, hi_n, lo_k, hi_k = self._whole_bounds()
@@ -655,40 +658,46 @@ class ItemModel:
                 return None
         return _End(end - truth, witness, frozenset())
 
-    def _attained(self, key: _Key) -> list[tuple[int, Witness]]:
-        """The quantity's value under assignments already standing: the truth, and every
-        witness of a count sharing a cell with it (the same day's positive count's fewest is
-        its not-positive count's most when n is shown)."""
+    def _attained(self, key: _Key) -> tuple[tuple[int, Witness], tuple[int, Witness]]:
+        """The least and the most the quantity takes under assignments already standing, each
+        with the first assignment attaining it: the truth, then every witness of a count
+        sharing a cell with it, in the order they were learnt (the same day's positive count's
+        fewest is its not-positive count's most when n is shown)."""
         cells, measure = key
         single = len(cells) == 1
         sign = -1 if single and self.withdrawal[cells[0]] else 1
         truth = sign * int(self.true[measure][list(cells)].sum())
-        near = [
-            self._known[other]
-            for other in dict.fromkeys(k for c in cells for k in self._by_cell.get(c, ()))
-        ]
         per_k, per_g = {POSITIVE: (1, 0), NEGATIVE: (0, 1), BOTH: (1, 1)}[measure]
-        attained: list[tuple[int, Witness]] = [(truth, {})]
+        least: tuple[int, Witness] = (truth, {})
+        most = least
         if single:  # most counts: a training day's, a cell's
             cell = cells[0]
-            for known in near:
+            for other in self._by_cell.get(cell, {}):
+                known = self._known[other]
                 for witness in (known.low, known.high):
                     moved = witness.get(cell) if witness else None
                     if moved:
-                        attained.append(
-                            (truth + sign * (per_k * moved[0] + per_g * moved[1]), witness)
-                        )
-            return attained
+                        value = truth + sign * (per_k * moved[0] + per_g * moved[1])
+                        if value < least[0]:
+                            least = (value, witness)
+                        elif value > most[0]:
+                            most = (value, witness)
+            return least, most
+        near = dict.fromkeys(k for c in cells for k in self._by_cell.get(c, ()))
+        knowns = [self._known[other] for other in near]
+        witnesses = {id(w): w for known in knowns for w in (known.low, known.high) if w}.values()
         inside = set(cells)
-        witnesses = {id(w): w for known in near for w in (known.low, known.high) if w}
-        for witness in witnesses.values():
+        for witness in witnesses:
             if len(cells) < len(witness):
                 changes = [witness[cell] for cell in cells if cell in witness]
             else:
-                changes = [moved for cell, moved in witness.items() if cell in inside]
-            change = sum(per_k * dk + per_g * dg for dk, dg in changes)
-            attained.append((truth + sign * change, witness))
-        return attained
+                changes = [witness[cell] for cell in inside.intersection(witness)]
+            value = truth + sign * sum(per_k * dk + per_g * dg for dk, dg in changes)
+            if value < least[0]:
+                least = (value, witness)
+            elif value > most[0]:
+                most = (value, witness)
+        return least, most
 
     def _mended(self, witness: Witness, key: _Key) -> Witness | None:
         """A carried witness that a row's new figure disagrees with, mended with no program.
@@ -952,10 +961,11 @@ class ItemModel:
         if self._journal is not None:
             self._journal.append(("remembered", key, known))
         self._known[key] = known
+        by_cell, by_family = self._by_cell, self._by_family
         for cell in known.cells():
-            self._by_cell.setdefault(cell, {})[key] = None
+            by_cell[cell][key] = None
         for family in known.binding or ():
-            self._by_family.setdefault(family, {})[key] = None
+            by_family[family][key] = None
         if known.high is None and known.rising is None:
             self._open[key] = None
         if known.binding is None:
@@ -975,12 +985,11 @@ class ItemModel:
     def _fits(self, witness: Witness, family: int, row: tuple[float, float, float, float]) -> bool:
         """Whether the assignment agrees with `family`'s whole row, whose figure is `row` (as
         differences from the truth)."""
-        holds = self._cells_of[family]
         dk = dn = 0
-        for cell, (up_k, up_g) in witness.items():
-            if cell in holds:
-                dk += up_k
-                dn += up_k + up_g
+        for cell in self._cells_of[family].intersection(witness):
+            up_k, up_g = witness[cell]
+            dk += up_k
+            dn += up_k + up_g
         return _agrees(row, dn, dk)
 
     # -- the program ------------------------------------------------------------------------

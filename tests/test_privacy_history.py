@@ -841,6 +841,7 @@ def test_items_protected_on_threads_give_the_release_one_at_a_time_gives(
             assert table.equals(many.tables[name]), name
 
 
+ROOT = Path(__file__).resolve().parents[1]
 AUDIT_OF_THREE_RELEASES = """
 import hashlib, sys
 from benchmarks.national_service import scenario
@@ -856,15 +857,14 @@ for release in publish(History(scenario(3, 5), 3, resolve(sys.argv[1]))):
 @pytest.mark.parametrize("preset", ["gmc-sdc", "opensafely"])
 def test_the_same_releases_give_the_same_audit_in_any_interpreter(preset: str) -> None:
     """Each interpreter orders its sets of strings afresh (`PYTHONHASHSEED`); the audit,
-    witnesses included, must not follow that order, or a release protected again, or in
-    a worker process, would be audited differently."""
-    root = Path(__file__).resolve().parents[1]
+    witnesses included, must not follow that order, or a release protected again, and the
+    next release that carries its witnesses, would be audited differently."""
     audits = []
     for seed in ("1", "2"):
         run = subprocess.run(
             [sys.executable, "-c", AUDIT_OF_THREE_RELEASES, preset],
-            cwd=root,
-            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)},
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)},
             capture_output=True,
             text=True,
             check=True,

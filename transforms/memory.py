@@ -12,9 +12,13 @@ serve another's. Both are set here, before polars is loaded: `transforms` is imp
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import os
 import sys
+import threading
+from collections.abc import Iterator
 
 POLARS_ALLOCATOR = "_RJEM_MALLOC_CONF"
 """Read by polars' jemalloc when polars is loaded; polars adds its own defaults before it."""
@@ -59,3 +63,42 @@ def bound_allocators() -> None:
     )
     if GLIBC is not None and hasattr(GLIBC, "mallopt") and not glibc_set:
         GLIBC.mallopt(_M_ARENA_MAX, usable_cores())
+
+
+class _CollectorPause:
+    """Blocks that want the cyclic collector off, across threads: it goes off with the first
+    and back on (with one collection) after the last, if it was on before the first.
+    Participation is protected on a thread of its own beside the outcome tables, and it
+    finishes first."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._was_on = False
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._was_on = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                resume = self._depth == 0 and self._was_on
+                if resume:
+                    gc.enable()
+            if resume:
+                gc.collect()
+
+
+cyclic_collector_paused = _CollectorPause()
+"""The cyclic garbage collector off while a release is protected. The engine makes millions
+of small objects that live as long as a release's models (witnesses: under `opensafely` after
+release 100, 3.1 million changes) and next to no cycles, so every collection walked them and
+freed almost nothing: the one collection after release 101 frees 47 thousand objects. Release
+101 from its saved history took 5% less time so under `opensafely`, 3% under `acro` and 15%
+under `gmc-sdc`, with the same peak memory."""

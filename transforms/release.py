@@ -16,6 +16,7 @@ from schemas.config import Config
 from schemas.instrument import Instrument
 from transforms.aggregate import outcome_cells
 from transforms.errors import PublishError
+from transforms.memory import cyclic_collector_paused
 from transforms.participation import (
     participation_cells,
     protect_participation,
@@ -100,7 +101,7 @@ def protect_release(
         return None if previous_audit is None else previous_audit.filter(own)
 
     participation_audit = earlier(is_participation)
-    with ThreadPoolExecutor(max_workers=1) as beside:
+    with cyclic_collector_paused(), ThreadPoolExecutor(max_workers=1) as beside:
         alone = beside.submit(
             protect_participation_alone,
             participants,

@@ -48,7 +48,7 @@ import polars as pl
 
 from schemas.stages import BOUND_COLUMNS
 from transforms.errors import PublishError
-from transforms.memory import give_back_freed_memory, usable_cores
+from transforms.memory import cyclic_collector_paused, give_back_freed_memory, usable_cores
 from transforms.privacy.audit import (
     BOTH,
     INF,
@@ -251,7 +251,10 @@ def protect(
         return model.rows, _final_audit(model, policy, release_no), _bounds(model)
 
     names = cells["item"].unique(maintain_order=True).to_list()
-    with ThreadPoolExecutor(max_workers=max(1, min(len(names), _workers()))) as pool:
+    with (
+        cyclic_collector_paused(),
+        ThreadPoolExecutor(max_workers=max(1, min(len(names), _workers()))) as pool,
+    ):
         done = list(pool.map(protect_item, names))
     give_back_freed_memory()
     audit = [record for _, records, _ in done for record in records]

@@ -1,8 +1,8 @@
 """A release is protected with Python's cyclic garbage collector paused (issue 7): the engine's
-witnesses are millions of small objects that live as long as the release's models and hold no
-cycles, so each collection walked them all and freed nothing. The pause ends with one
-collection, holds across the threads that protect a release's tables side by side, and leaves
-alone a collector its caller had turned off."""
+witnesses are millions of small objects that live as long as the release's models and make next
+to no cycles, so each full collection walked them all and freed almost nothing. The pause ends
+with one collection, holds across the threads that protect a release's tables side by side, and
+leaves alone a collector its caller had turned off."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_a_release_is_protected_with_no_collection_until_one_after(
     collections_run: list[int],
 ) -> None:
     """Two releases of three regions (outcome tables and participation, on two threads):
-    without the pause the collector ran dozens of times while they were protected."""
+    without the pause the collector also ran while they were being protected."""
     cells = scenario(2, 3)
     history = None
     audit = None

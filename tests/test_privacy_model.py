@@ -629,6 +629,97 @@ def test_a_count_of_many_cells_stands_at_every_kept_witness_s_change_inside_it(c
     assert standing.interval.hi <= exact.hi
 
 
+REGION_FIGURES = {
+    4: [exact_figure(22, 17), count_withheld(22), (22.0, 22.0, 15.0, 19.0)],
+    5: [exact_figure(17, 12), count_withheld(17), (17.0, 17.0, 10.0, 14.0)],
+    6: [(39.0, 39.0, 27.0, 31.0), exact_figure(39, 29), count_withheld(39)],
+}
+"""Figures each region (4, 5) and the nation (6) of `four_days_two_regions` may show, all
+true: exactly, its count withheld, or its count within a window."""
+GROUPS = [(c,) for c in range(4)] + [(0, 2), (1, 3), (1, 2, 3), (0, 1, 2, 3)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.tuples(
+                st.just("ask"), st.sampled_from(GROUPS), st.sampled_from([POSITIVE, NEGATIVE, BOTH])
+            ),
+            st.tuples(st.just("show"), st.sampled_from([4, 5, 6]), st.integers(0, 2)),
+            st.tuples(st.just("try"), st.sampled_from([4, 5, 6]), st.integers(0, 2)),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_the_standing_assignments_are_the_witnesses_of_the_counts_known_now(steps):
+    """Whatever was asked, shown, tried and undone (a trial's figure is set, its counts asked,
+    then everything put back, as pruning does), a count's standing values are the least and
+    most it takes under the truth and the witnesses of the counts known at that moment, and
+    no other: a witness whose count was forgotten (a figure it broke) is not looked at, one
+    brought back by a rollback is. The assignments named attain the values."""
+    model = four_days_two_regions()
+    for step in steps:
+        note(str(step))
+        if step[0] == "ask":
+            model.known(Quantity(step[1], step[2]))
+        elif step[0] == "show":
+            model.set_current(step[1], REGION_FIGURES[step[1]][step[2]])
+        else:
+            before = model.families[step[1]].current
+            model.savepoint()
+            model.set_current(step[1], REGION_FIGURES[step[1]][step[2]])
+            for cells in GROUPS[:4]:
+                model.known(Quantity(cells, POSITIVE))
+            model.set_current(step[1], before)
+            model.rollback()
+        kept = [w for known in model._known.values() for w in (known.low, known.high) if w]
+        for cells, measure in itertools.product(GROUPS, (POSITIVE, NEGATIVE, BOTH)):
+            values = [
+                value_under({}, cells, measure),
+                *(value_under(w, cells, measure) for w in kept),
+            ]
+            standing = model.standing(Quantity(cells, measure))
+            assert standing.interval == Interval(min(values), max(values)), (cells, measure)
+            assert value_under(standing.low, cells, measure) == min(values)
+            assert value_under(standing.high, cells, measure) == max(values)
+            for witness in (standing.low, standing.high):
+                assert witness == {} or any(witness is w for w in kept)
+
+
+@pytest.mark.parametrize("national", REGION_FIGURES[6])
+def test_the_standing_assignments_after_a_carry_are_the_witnesses_taken_over(national):
+    """The witnesses a release takes over are filed all at once: a count's standing values are
+    then the least and most under the truth and every witness of the counts taken over (those
+    a figure broke and nothing stood in for are not), as they are for counts learnt one by one."""
+    first = four_days_two_regions()
+    entries = {}
+    for cells, measure in itertools.product(GROUPS, (POSITIVE, NEGATIVE, BOTH)):
+        known = first.known(Quantity(cells, measure))
+        entries[(cells, measure)] = Known(known.interval, known.low, known.high, frozenset())
+    second = four_days_two_regions()
+    second.set_current(6, national)
+    second.carry(entries)
+    kept = [w for known in second._known.values() for w in (known.low, known.high) if w]
+    assert kept
+    for cells, measure in itertools.product(GROUPS, (POSITIVE, NEGATIVE, BOTH)):
+        values = [value_under({}, cells, measure), *(value_under(w, cells, measure) for w in kept)]
+        standing = second.standing(Quantity(cells, measure))
+        assert standing.interval == Interval(min(values), max(values)), (cells, measure)
+        assert value_under(standing.low, cells, measure) == min(values)
+        assert value_under(standing.high, cells, measure) == max(values)
+
+
+def value_under(witness: dict[int, tuple[int, int]], cells: tuple[int, ...], measure: str) -> int:
+    """A count of `four_days_two_regions` under an assignment: the truth plus its changes there."""
+    true = {POSITIVE: [6, 11, 5, 7], NEGATIVE: [4, 1, 3, 2], BOTH: [10, 12, 8, 9]}[measure]
+    per_k, per_g = {POSITIVE: (1, 0), NEGATIVE: (0, 1), BOTH: (1, 1)}[measure]
+    return sum(true[c] for c in cells) + sum(
+        per_k * dk + per_g * dg for c, (dk, dg) in witness.items() if c in cells
+    )
+
+
 def test_a_figure_withheld_for_good_leaves_the_program_and_no_interval_moves():
     """One region over two releases: day a shown (4, 2 positive), day b withheld whole, day c
     (release 2) its count withheld; the region withheld in release 1 and shown (9, 5) in
@@ -738,6 +829,19 @@ def test_an_open_count_stays_open_while_figures_hold_its_rising_cell_unbounded()
     model.set_current(2, (22.0, 22.0, *OPEN))
     assert model.certified(DAY_B_N) is None, "the region's n bounds day b"
     assert model.interval(DAY_B_N) == Interval(12, 12)
+
+
+def test_an_open_count_closes_when_a_figure_bounds_its_rising_cell_and_its_witness_still_fits():
+    """Day b's positive count, open above, its fewest (0) on an assignment taking 11 answers
+    from day b. Showing the region's positive count as at most 17 leaves that assignment
+    agreeing (17 - 11 = 6 positive answers, within it) but bounds day b's: the open interval
+    is let go on its rising cell alone, and is 0-11 (17 less day a's 6)."""
+    model = withheld_day_b((*OPEN, *OPEN), exact_figure(10, 6))
+    day_b = Quantity((1,), POSITIVE)
+    assert model.interval(day_b) == Interval(0, None)
+    model.set_current(2, (-INF, INF, 0.0, 17.0))
+    assert model.certified(day_b) is None
+    assert model.interval(day_b) == Interval(0, 11)
 
 
 def test_the_next_release_takes_over_an_open_interval_only_while_it_is_still_open():

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import random
+from types import SimpleNamespace
 
 import duckdb
 import numpy as np
@@ -23,6 +25,7 @@ from transforms.privacy.engine import (
     COUNT_WITHHELD,
     SHOWN,
     _pins,
+    _write_witness,
     primary_level,
     published_interval,
     rounded,
@@ -453,3 +456,40 @@ def test_rounded_presets_show_counts_rounded_to_5_and_percentages_from_them():
         )
     national = row(out["outcomes_national"], item="i")
     assert (national["n_respondents"], national["n_positive"]) == (130, 70)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    places=st.lists(
+        st.tuples(
+            st.text(min_size=1, max_size=12),
+            st.one_of(st.none(), st.dates(dt.date(2000, 1, 1), dt.date(2100, 1, 1))),
+            st.integers(1, 500),
+            st.one_of(st.none(), st.integers(0, 10_000)),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    data=st.data(),
+)
+def test_a_witness_is_written_as_the_json_of_its_changes(places, data):
+    """The text a witness is kept as in the audit is the JSON of its changes in cell order,
+    each [region, training_day, arrival, positive, not positive(, the cell withdrawn from)],
+    whatever the region is called (commas, quotes, any script): the next release reads it back
+    with `json.loads`, so it must be exactly that."""
+    cells = [
+        {"region": r, "training_day": d, "arrival": a, "withdrawn_from": w} for r, d, a, w in places
+    ]
+    changed = data.draw(st.sets(st.integers(0, len(cells) - 1), min_size=1))
+    witness = {
+        c: (data.draw(st.integers(-50, 50)), data.draw(st.integers(-50, 50))) for c in changed
+    }
+    model = SimpleNamespace(cells=cells, witness_texts={}, places=None)
+    expected = [
+        [r, None if d is None else str(d), a, *witness[c], *([] if w is None else [w])]
+        for c, (r, d, a, w) in enumerate(places)
+        if c in witness
+    ]
+    text = _write_witness(model, witness)  # type: ignore[arg-type]
+    assert text == json.dumps(expected, separators=(",", ":"))
+    assert json.loads(text) == expected

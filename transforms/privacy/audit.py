@@ -172,12 +172,6 @@ class Known:
     when closed, or open for another reason (a withdrawal's), which no figure is checked
     against."""
 
-    def cells(self) -> set[int]:
-        found = self.low.keys() | (self.high.keys() if self.high else ())
-        if self.rising is not None:
-            found.add(self.rising)
-        return found
-
 
 @dataclass
 class _Recent:
@@ -188,8 +182,13 @@ class _Recent:
     """Its columns, as the whole program's."""
     rows: np.ndarray
     """Its rows, as the whole program's (a target row may follow)."""
-    boundary: list[tuple[int, int, int, int]]
-    """Older prefix columns its rows hold: (column, family, measure slot, prefix)."""
+    matrix: sparse.csr_array
+    """Those rows of the whole program, every column."""
+    boundary: np.ndarray
+    """Older prefix columns its rows hold."""
+    before: tuple[sparse.csr_array, sparse.csr_array]
+    """Per boundary column, its respondents' and its positive answers' terms over the cells
+    (1 for each cell of its family before its prefix, in the measure it counts)."""
     free: np.ndarray
     """Per column of the whole program, whether it is one of `variables`."""
     moves: np.ndarray
@@ -415,6 +414,8 @@ class ItemModel:
         out since a figure last changed."""
         self._known: dict[_Key, Known] = {}
         self._assignments = _Assignments(self.n_cells)
+        self._spans: dict[int, tuple[Witness, int, int]] = {}
+        """Per witness (by id, kept with it), the first and last release of the cells it changes."""
         self._rising_at: defaultdict[int, dict[_Key, None]] = defaultdict(dict)
         """Per cell, the counts open above because it can rise. Counts are kept in dicts used
         as sets, in the order they were learnt: a set of counts named by strings is iterated
@@ -469,9 +470,20 @@ class ItemModel:
         """The releases whose cells the quantity and its witnesses (the exact interval's, unless
         `known` is given) touch."""
         known = self._exact(quantity) if known is None else known
-        cells = [*quantity.cells, *known.cells()]
-        arrivals = self.arrivals[cells]
-        return int(arrivals.min()), int(arrivals.max())
+        arrivals = self.arrivals[list(quantity.cells)]
+        first, last = int(arrivals.min()), int(arrivals.max())
+        for witness in (known.low, known.high):
+            if witness:
+                spanned = self._spans.get(id(witness))
+                if spanned is None or spanned[0] is not witness:
+                    changed = self.arrivals[list(witness)]
+                    spanned = (witness, int(changed.min()), int(changed.max()))
+                    self._spans[id(witness)] = spanned
+                first, last = min(first, spanned[1]), max(last, spanned[2])
+        if known.rising is not None:
+            rising = int(self.arrivals[known.rising])
+            first, last = min(first, rising), max(last, rising)
+        return first, last
 
     def trial(self, quantity: Quantity, family: int, figure: tuple[float, ...]) -> Interval:
         """The exact interval were `family` to publish `figure` instead; nothing is kept."""
@@ -835,16 +847,20 @@ class ItemModel:
         mended = dict(witness)
         inside = set(key[0])
         rows = self._row_figures()
+        changes = self._changes(mended)
         for _ in range(len(witness) + 4):
-            changes = self._changes(mended)
             broken = [f for f in sorted(changes) if not _agrees(rows[f], *changes[f])]
             if not broken:
                 return mended
             move = self._mending_move(mended, changes, broken, inside)
             if move is None:
                 return None
-            cell, change = move
+            cell, change = move  # a cell the witness left as it was
             mended[cell] = change
+            up_k, up_g = change
+            for family in self.families_of[cell]:
+                dn, dk = changes.get(family, (0, 0))
+                changes[family] = (dn + up_k + up_g, dk + up_k)
         return None
 
     def _changes(self, witness: Witness) -> dict[int, tuple[int, int]]:
@@ -939,15 +955,13 @@ class ItemModel:
         point = np.zeros(self._highs.getNumCol())
         cells, values = self._as_columns(broken)
         point[cells] = values
-        for column, family, slot, m in recent.boundary:
-            position = self._positions(family)
-            point[column] = sum(
-                up_k + up_g if slot == 0 else up_k
-                for cell, (up_k, up_g) in broken.items()
-                if position.get(cell, m) < m
-            )
+        moved_k, moved_n = np.zeros(self.n_cells), np.zeros(self.n_cells)
+        for cell, (up_k, up_g) in broken.items():
+            moved_k[cell], moved_n[cell] = up_k, up_k + up_g
+        n_terms, k_terms = recent.before
+        point[recent.boundary] = n_terms @ moved_n + k_terms @ moved_k
         point[recent.variables] = 0.0
-        held = self._rows[recent.rows] @ point
+        held = recent.matrix @ point
         highs.changeRowsBounds(
             len(recent.rows),
             np.arange(len(recent.rows), dtype=np.int32),
@@ -1043,11 +1057,11 @@ class ItemModel:
         free = np.zeros(self._highs.getNumCol(), dtype=bool)
         free[variables] = True
         matrix = self._rows[rows]
-        boundary = [
-            (int(c), *self._prefix_of[int(c)])
-            for c in np.unique(matrix.indices)
-            if not free[c] and c >= cell_columns
-        ]
+        boundary = np.array(
+            [c for c in np.unique(matrix.indices) if not free[c] and c >= cell_columns],
+            dtype=np.int64,
+        )
+        before = self._older_cells(boundary)
         inside = matrix[:, variables].tocsr()
         highs = _program(self._column_lo[variables], self._column_hi[variables], _DUAL)
         highs.addRows(
@@ -1064,8 +1078,27 @@ class ItemModel:
             len(variables), np.arange(len(variables), dtype=np.int32), moves.astype(float)
         )
         chain = np.asarray(self._chain, dtype=bool)[rows]
-        self._recent = _Recent(highs, variables, rows, boundary, free, moves, chain)
+        self._recent = _Recent(highs, variables, rows, matrix, boundary, before, free, moves, chain)
         return self._recent
+
+    def _older_cells(self, boundary: np.ndarray) -> tuple[sparse.csr_array, sparse.csr_array]:
+        """Per prefix column in `boundary`, the cells before its prefix in its family, once
+        for the count it holds: the respondents' (measure slot 0) and the positive answers'."""
+        parts: list[tuple[list[int], list[int]]] = [([], []), ([], [])]
+        for at, column in enumerate(boundary.tolist()):
+            family, slot, m = self._prefix_of[column]
+            cells = self.families[family].cells[:m].tolist()
+            parts[slot][0].extend([at] * len(cells))
+            parts[slot][1].extend(cells)
+        shape = (len(boundary), self.n_cells)
+        n_terms, k_terms = (
+            sparse.csr_array(
+                (np.ones(len(at)), (np.array(at, dtype=np.int64), np.array(cells, dtype=np.int64))),
+                shape=shape,
+            )
+            for at, cells in parts
+        )
+        return n_terms, k_terms
 
     # -- keeping what is known --------------------------------------------------------------
 

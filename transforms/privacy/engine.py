@@ -189,6 +189,8 @@ class _Item:
     witnesses_read: dict[str, Witness | None] = field(default_factory=dict)
     """The same, by text: records sharing a witness (an end borrowed from another count's)
     share one assignment in memory too."""
+    places: list[tuple[str, str]] | None = None
+    """Per cell, how a witness writes it: the text before its changes and after them."""
 
 
 @dataclass(frozen=True)
@@ -625,15 +627,28 @@ def _write_witness(model: _Item, witness: Witness | None) -> str | None:
     read = model.witness_texts.get(id(witness))
     if read is not None and read[0] is witness:
         return read[1]
-    changes = []
-    for index, (dk, dg) in sorted(witness.items()):
-        cell = model.cells[index]
-        day = cell["training_day"]
-        change = [cell["region"], None if day is None else str(day), cell["arrival"], dk, dg]
-        if cell[WITHDRAWN_FROM] is not None:
-            change.append(cell[WITHDRAWN_FROM])
-        changes.append(change)
-    return json.dumps(changes, separators=(",", ":"))
+    if model.places is None:
+        model.places = [_place(cell) for cell in model.cells]
+    places = model.places
+    return (
+        "["
+        + ",".join(
+            f"{places[index][0]}{dk},{dg}{places[index][1]}"
+            for index, (dk, dg) in sorted(witness.items())
+        )
+        + "]"
+    )
+
+
+def _place(cell: dict[str, object]) -> tuple[str, str]:
+    """A cell in a witness's text, written once: the JSON of [region, training_day, arrival,
+    positive difference, not-positive difference(, the cell withdrawn from)] around its two
+    differences. Joining these is what `json.dumps` made of each change, a change at a time."""
+    day = cell["training_day"]
+    place = [cell["region"], None if day is None else str(day), cell["arrival"]]
+    source = cell[WITHDRAWN_FROM]
+    after = "]" if source is None else "," + json.dumps(source) + "]"
+    return "[" + json.dumps(place, separators=(",", ":"))[1:-1] + ",", after
 
 
 def _read_witness(

@@ -393,7 +393,6 @@ class ItemModel:
         self.rounding = rounding
         self.true = {BOTH: n, POSITIVE: k, NEGATIVE: n - k}
         self.n_cells = len(arrivals)
-        self._cells_of = [frozenset(int(c) for c in f.cells) for f in families]
         self._cum = [
             {m: np.concatenate([[0], np.cumsum(self.true[m][f.cells])]) for m in (BOTH, POSITIVE)}
             for f in families
@@ -515,21 +514,23 @@ class ItemModel:
             touched = dict(self._open)
             for cell in of.cells:
                 touched.update(self._rising_at.get(int(cell), {}))
+            broken: set[int] = set()  # ids of the witnesses the figure no longer allows
             for number in self._assignments.breaking(of.cells, row):
                 touched.update(self._assignments.held_by[number])
+                broken.add(id(self._assignments.witnesses[number]))
             for key in touched:
                 known = self._known.get(key)
                 if known is None:
                     continue
                 if known.high is None:
-                    if known.rising is None or not self._fits(known.low, family, row):
+                    if known.rising is None or id(known.low) in broken:
                         self._forget(key)
                     elif not self._can_rise(known.rising, key[1]):
                         self._forget(key)
                         rising = self._rising(*key)
                         if rising is not None:
                             self._remember(key, replace(known, rising=rising))
-                elif not all(self._fits(w, family, row) for w in (known.low, known.high)):
+                elif id(known.low) in broken or id(known.high) in broken:
                     self._forget(key)
 
     def savepoint(self) -> None:
@@ -1146,16 +1147,6 @@ class ItemModel:
             self._by_family[family].pop(key, None)
         self._open.pop(key, None)
         self._unscreened.pop(key, None)
-
-    def _fits(self, witness: Witness, family: int, row: tuple[float, float, float, float]) -> bool:
-        """Whether the assignment agrees with `family`'s whole row, whose figure is `row` (as
-        differences from the truth)."""
-        dk = dn = 0
-        for cell in self._cells_of[family].intersection(witness):
-            up_k, up_g = witness[cell]
-            dk += up_k
-            dn += up_k + up_g
-        return _agrees(row, dn, dk)
 
     # -- the program ------------------------------------------------------------------------
 

@@ -144,11 +144,14 @@ def four_cells(
     return ItemModel(np.ones(4, dtype=np.int64), n, k, families, release_no=1), every
 
 
-def test_an_end_whose_nearest_point_is_a_fraction_is_settled_next_to_it(monkeypatch):
+@pytest.mark.parametrize("recent_first", [False, True], ids=["whole history", "recent cells"])
+def test_an_end_whose_nearest_point_is_a_fraction_is_settled_next_to_it(monkeypatch, recent_first):
     """Four cells, every n shown, the positive counts of three groups published as ranges (as
     rounded figures are). For some ends the linear program's nearest point attaining them is a
     fraction; an integer point next to it (its whole moves kept) settles each end without the
-    whole integer program, and the intervals are those of every integer assignment."""
+    whole integer program, and the intervals are those of every integer assignment. Every
+    cell here is recent, so an end's point is first looked for over the recent cells, which
+    settle their own fractions; without that look, the whole history's nearest point does."""
     model, every = four_cells(RANGES)
     k = FOUR_K
     rounded = []
@@ -162,8 +165,18 @@ def test_an_end_whose_nearest_point_is_a_fraction_is_settled_next_to_it(monkeypa
     def refuse(*args: object) -> None:
         raise AssertionError("the whole integer program was asked")
 
+    settled = []
+    integers = ItemModel._integers
+
+    def settling(self: ItemModel, highs: object, columns: np.ndarray) -> object:
+        settled.append(highs)
+        return integers(self, highs, columns)  # type: ignore[arg-type]
+
     monkeypatch.setattr(ItemModel, "_rounded", counted)
     monkeypatch.setattr(ItemModel, "_integer_end", refuse)
+    monkeypatch.setattr(ItemModel, "_integers", settling)
+    if not recent_first:
+        monkeypatch.setattr(ItemModel, "_recent_repair", lambda *args: None)
     for cell in range(4):
         values = [assignment[cell] for assignment in every]
         quantity = Quantity((cell,), POSITIVE)
@@ -173,7 +186,11 @@ def test_an_end_whose_nearest_point_is_a_fraction_is_settled_next_to_it(monkeypa
             assert witness is not None
             assignment = tuple(int(k[c]) + witness.get(c, (0, 0))[0] for c in range(4))
             assert assignment in every and assignment[cell] == end, "the witness attains the end"
-    assert rounded and all(found is not None for found in rounded)
+    if recent_first:
+        assert not rounded, "the recent cells settled every end"
+        assert settled, "some recent point was a fraction, settled next to it"
+    else:
+        assert rounded and all(found is not None for found in rounded)
 
 
 def test_the_nearest_assignment_is_walked_to_from_the_truth():

@@ -253,11 +253,13 @@ def protect(
         return model.rows, _final_audit(model, policy, release_no), _bounds(model)
 
     names = cells["item"].unique(maintain_order=True).to_list()
+    heaviest_first = sorted(names, key=lambda item: -_carried_work(carried.get(item)))
     with (
         cyclic_collector_paused(),
         ThreadPoolExecutor(max_workers=max(1, min(len(names), _workers()))) as pool,
     ):
-        done = list(pool.map(protect_item, names))
+        found = dict(zip(heaviest_first, pool.map(protect_item, heaviest_first), strict=True))
+    done = [found[item] for item in names]
     give_back_freed_memory()
     audit = [record for _, records, _ in done for record in records]
     bounds = {id(row): b for _, _, found in done for row, b in found}
@@ -271,6 +273,20 @@ def protect(
         n_primary=sum(row.primary > SHOWN for _, row in rows),
         n_complementary=sum(row.level > SHOWN == row.primary for _, row in rows),
     )
+
+
+def _carried_work(records: pl.DataFrame | None) -> int:
+    """How much an item's carry is likely to cost: the length of the witnesses it takes over,
+    which every one of its broken ends is repaired from. Items start heaviest first, so the
+    last one to finish is a light one: taken alphabetically, `acro`'s heaviest item at release
+    101 (a third of the release's work) started third and left one thread idle for 1.4 s of
+    13 at the end."""
+    if records is None or not records.height:
+        return 0
+    texts = records.select(
+        pl.col("witness_lo").str.len_bytes().sum() + pl.col("witness_hi").str.len_bytes().sum()
+    )
+    return int(texts.item() or 0)
 
 
 def _workers() -> int:

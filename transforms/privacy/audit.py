@@ -942,9 +942,11 @@ class ItemModel:
         each time: 1.1 ms for no step at all on `opensafely`'s largest whole program at
         release 101), so a failed try over the recent cells costs a fraction of a nearest
         point. Under `acro` at release 101 the recent cells repaired 945 of 1,946 broken
-        ends, and releases 61 and 101 took 13% and 6% less time, back to back, with the same
-        figures (in an earlier engine, at releases 31-32, trying them first under `acro` had
-        made those releases slower: 16.3 s against 15.2-15.8 s)."""
+        ends, and releases 61 and 101 from saved histories took 13% and 6% less time, back to
+        back, with the same figures (other witnesses, though, so a run from release 1 takes
+        another way: see the README's cost section). In an earlier engine, at releases 31-32,
+        trying them first under `acro` had made those releases slower (16.3 s against
+        15.2-15.8 s)."""
         columns, signs, truth = self._signed(*key)
         if end is None or not len(columns):
             return None

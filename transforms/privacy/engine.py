@@ -258,8 +258,8 @@ def protect(
         cyclic_collector_paused(),
         ThreadPoolExecutor(max_workers=max(1, min(len(names), _workers()))) as pool,
     ):
-        found = dict(zip(heaviest_first, pool.map(protect_item, heaviest_first), strict=True))
-    done = [found[item] for item in names]
+        by_item = dict(zip(heaviest_first, pool.map(protect_item, heaviest_first), strict=True))
+    done = [by_item[item] for item in names]
     give_back_freed_memory()
     audit = [record for _, records, _ in done for record in records]
     bounds = {id(row): b for _, _, found in done for row, b in found}
@@ -283,10 +283,10 @@ def _carried_work(records: pl.DataFrame | None) -> int:
     13 at the end."""
     if records is None or not records.height:
         return 0
-    texts = records.select(
-        pl.col("witness_lo").str.len_bytes().sum() + pl.col("witness_hi").str.len_bytes().sum()
-    )
-    return int(texts.item() or 0)
+    kept = [c for c in ("witness_lo", "witness_hi") if c in records.columns]
+    if not kept:  # a warehouse made before witnesses were kept has none to go by
+        return 0
+    return int(records.select(pl.sum_horizontal(pl.col(kept).str.len_bytes().sum())).item() or 0)
 
 
 def _workers() -> int:

@@ -872,20 +872,24 @@ class ItemModel:
                 return None
             cell, change = move  # a cell the witness left as it was
             mended[cell] = change
-            up_k, up_g = change
-            for family in self.families_of[cell]:
-                dn, dk = changes.get(family, (0, 0))
-                changes[family] = (dn + up_k + up_g, dk + up_k)
+            self._add_change(changes, cell, change)
         return None
 
     def _changes(self, witness: Witness) -> dict[int, tuple[int, int]]:
         """Per row holding a cell the witness changes, its change in n and positive count."""
         changes: dict[int, tuple[int, int]] = {}
-        for cell, (up_k, up_g) in witness.items():
-            for family in self.families_of[cell]:
-                dn, dk = changes.get(family, (0, 0))
-                changes[family] = (dn + up_k + up_g, dk + up_k)
+        for cell, change in witness.items():
+            self._add_change(changes, cell, change)
         return changes
+
+    def _add_change(
+        self, changes: dict[int, tuple[int, int]], cell: int, change: tuple[int, int]
+    ) -> None:
+        """Add one cell's (positive, not-positive) change to its rows' changes in `changes`."""
+        up_k, up_g = change
+        for family in self.families_of[cell]:
+            dn, dk = changes.get(family, (0, 0))
+            changes[family] = (dn + up_k + up_g, dk + up_k)
 
     def _mending_move(
         self,
@@ -1098,8 +1102,18 @@ class ItemModel:
             len(variables), np.arange(len(variables), dtype=np.int32), moves.astype(float)
         )
         chain = np.asarray(self._chain, dtype=bool)[rows]
-        self._recent = _Recent(highs, variables, rows, matrix, boundary, before, free, moves, chain)
-        self._recent.figures = self._figure_changes
+        self._recent = _Recent(
+            highs,
+            variables,
+            rows,
+            matrix,
+            boundary,
+            before,
+            free,
+            moves,
+            chain,
+            figures=self._figure_changes,
+        )
         return self._recent
 
     def _older_cells(self, boundary: np.ndarray) -> tuple[sparse.csr_array, sparse.csr_array]:
